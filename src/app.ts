@@ -1,0 +1,55 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { DatabasePool } from 'slonik';
+import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
+import { MAX_WORKER_LENGTH } from './schemas/common.ts';
+import database from './plugins/app/database.ts';
+import errorHandler from './plugins/app/error-handler.ts';
+import metricsRepository from './plugins/app/metrics-repository.ts';
+import strictQuery from './plugins/app/strict-query.ts';
+import openapi from './plugins/external/swagger.ts';
+import healthRoutes from './routes/health/index.ts';
+import metricsRoutes from './routes/metrics/index.ts';
+
+export interface AppOptions {
+  pool: DatabasePool;
+  closePool?: boolean;
+  logger?: FastifyServerOptions['logger'];
+  /** Extra Fastify settings, e.g. the server's timeouts. */
+  server?: Partial<FastifyServerOptions>;
+}
+
+/** Fastify's own settings; the server adds its timeouts and signals around the same app. */
+export function serverOptions(logger: FastifyServerOptions['logger'] = false): FastifyServerOptions {
+  return {
+    logger,
+    // A 255-character name, every character a 4-byte code point, is 3,060 characters URL-encoded;
+    // longer names must reach the route to get a 400 rather than a silent 404.
+    routerOptions: { maxParamLength: MAX_WORKER_LENGTH * 12 * 4, ignoreTrailingSlash: true },
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true } },
+    // Errors Fastify answers before routing (a malformed percent-encoding) get a problem document too.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(reply, problem(PROBLEMS.invalidParameter, request, `the URL cannot be decoded: ${error.message}`));
+    },
+  };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ ...serverOptions(options.logger), ...options.server }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(errorHandler);
+  await app.register(strictQuery);
+  await app.register(openapi);
+  await app.register(database, { pool: options.pool, closePool: options.closePool });
+  await app.register(metricsRepository);
+
+  await app.register(metricsRoutes, { prefix: '/metrics' });
+  await app.register(healthRoutes, { prefix: '/health' });
+
+  return app;
+}

@@ -1,0 +1,9 @@
+/** Runs a command-line entry point: a failure prints one line (no stack) and exits 1. */
+export async function runCli(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Configuration comes from the environment only, and is checked once at start-up:
+ * a bad value stops the service with one line that names the variable.
+ */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Unset: `npm start` runs an embedded PostgreSQL in `dataDir`. */
+  databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  dataDir: string;
+  statementTimeoutMs: number;
+  poolTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable} ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return Number(raw);
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL;
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a valid URL (expected postgres://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must start with postgres:// or postgresql:// (got ${url.protocol}//)`);
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError('DATABASE_URL', 'has no host');
+  }
+  return raw;
+}
+
+function logLevel(env: Env): LogLevel {
+  const raw = env.LOG_LEVEL;
+  if (raw === undefined || raw === '') return 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(raw)})`);
+  }
+  return raw as LogLevel;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    databaseUrl: databaseUrl(env),
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    logLevel: logLevel(env),
+    dataDir: env.DATA_DIR || '.data',
+    statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 15_000, 1, 3_600_000),
+    poolTimeoutMs: integer(env, 'POOL_TIMEOUT_MS', 2_000, 1, 600_000),
+  };
+}

@@ -1,0 +1,51 @@
+import { createPgDriverFactory } from '@slonik/pg-driver';
+import {
+  createPool,
+  createTypeParserPreset,
+  SchemaValidationError,
+  type DatabasePool,
+  type Interceptor,
+} from 'slonik';
+
+export interface PoolOptions {
+  statementTimeoutMs: number;
+  /** How long a request may wait for a connection before the database counts as unavailable. */
+  connectionTimeoutMs: number;
+  maxPoolSize?: number;
+}
+
+/**
+ * Slonik validates nothing by default: this interceptor makes every `sql.type(schema)` a check,
+ * so a drifted column fails loudly instead of flowing on as a wrong type.
+ */
+const resultParser: Interceptor = {
+  name: 'result-parser',
+  transformRow: (context, query, row) => {
+    if (!context.resultParser) return row;
+    const result = context.resultParser['~standard'].validate(row);
+    if (result instanceof Promise) throw new TypeError('async result parsers are not supported');
+    if (result.issues) throw new SchemaValidationError(query, row, result.issues);
+    return result.value as typeof row;
+  },
+};
+
+/** Counts are bigint in PostgreSQL; as numbers they are exact up to 2^53, far past any table here. */
+const int8AsNumber = { name: 'int8', parse: (value: string) => Number(value) };
+
+/** timestamptz as ISO-8601 text: what the API answers, without a Date round trip in every route. */
+const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() };
+
+export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
+  const typeParsers = createTypeParserPreset().filter((p) => p.name !== 'int8' && p.name !== 'timestamptz');
+  return createPool(url, {
+    driverFactory: createPgDriverFactory(),
+    interceptors: [resultParser],
+    typeParsers: [...typeParsers, int8AsNumber, timestamptzAsIso],
+    statementTimeout: options.statementTimeoutMs,
+    connectionTimeout: options.connectionTimeoutMs,
+    maxPoolSize: options.maxPoolSize ?? 10,
+    // A failed read is answered at once (503) rather than retried behind the client's back.
+    queryRetryLimit: 0,
+    captureStackTrace: false,
+  });
+}

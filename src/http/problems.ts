@@ -1,0 +1,47 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Problem } from '../schemas/problem.ts';
+
+/**
+ * Problem types are tag URIs (RFC 4151): stable identifiers a client can switch on, that never
+ * pretend to be a page to fetch.
+ */
+const problemType = (slug: string) => `tag:job-metrics,2026:problem:${slug}`;
+
+export const PROBLEMS = {
+  invalidParameter: { type: problemType('invalid-parameter'), title: 'Invalid request parameter', status: 400 },
+  invalidBody: { type: problemType('invalid-body'), title: 'Invalid request body', status: 400 },
+  unauthorized: { type: problemType('unauthorized'), title: 'Missing or wrong token', status: 401 },
+  forbidden: { type: problemType('endpoint-disabled'), title: 'Endpoint disabled', status: 403 },
+  notFound: { type: problemType('not-found'), title: 'Not found', status: 404 },
+  unknownWorker: { type: problemType('unknown-worker'), title: 'Unknown worker', status: 404 },
+  bodyTooLarge: { type: problemType('body-too-large'), title: 'Request body too large', status: 413 },
+  unsupportedMediaType: { type: problemType('unsupported-media-type'), title: 'Unsupported content type', status: 415 },
+  rateLimited: { type: problemType('rate-limited'), title: 'Too many requests', status: 429 },
+  internal: { type: problemType('internal'), title: 'Internal error', status: 500 },
+  databaseUnavailable: { type: problemType('database-unavailable'), title: 'Database unavailable', status: 503 },
+  overloaded: { type: problemType('overloaded'), title: 'Service overloaded', status: 503 },
+  queryTimeout: { type: problemType('query-timeout'), title: 'Query timed out', status: 504 },
+} as const;
+
+export type ProblemKind = (typeof PROBLEMS)[keyof typeof PROBLEMS];
+
+export function problem(
+  kind: ProblemKind,
+  request: FastifyRequest,
+  detail: string,
+  extra: Pick<Problem, 'errors'> = {},
+): Problem {
+  return {
+    ...kind,
+    detail,
+    instance: request.url.split('?')[0],
+    request_id: String(request.id),
+    ...extra,
+  };
+}
+
+/** Sends a problem document with its media type; `retryAfter` (seconds) for 429 and 503. */
+export function sendProblem(reply: FastifyReply, body: Problem, retryAfter?: number): FastifyReply {
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  return reply.code(body.status).type('application/problem+json').send(body);
+}

@@ -1,0 +1,72 @@
+import { sql, type FragmentSqlToken } from 'slonik';
+import { z } from 'zod';
+
+/** One row that answers "what happened in the window?", read in a single statement (one snapshot, one now()). */
+export const WindowMetricsRow = z.object({
+  window_from: z.string(),
+  window_to: z.string(),
+  executions: z.number().int(),
+  completed: z.number().int(),
+  retryable: z.number().int(),
+  discarded: z.number().int(),
+  cancelled: z.number().int(),
+  snoozed: z.number().int(),
+  unknown_reasons: z.number().int(),
+  by_reason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+  durations: z.number().int(),
+  duration_avg: z.number().nullable(),
+  duration_pct: z.array(z.number()).nullable(),
+  duration_max: z.number().int().nullable(),
+});
+export type WindowMetricsRow = z.infer<typeof WindowMetricsRow>;
+
+/**
+ * The window is (now() - hours, now()]. The cancel reason is `results ->> 'cancel_reason'`, and its
+ * NULL branch is written out: a NULL reason is counted as unknown, never dropped by an `=`.
+ */
+export function windowMetricsQuery(hours: number, worker?: string) {
+  const workerFilter: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND s.worker = ${worker}`;
+  return sql.type(WindowMetricsRow)`
+    WITH bounds AS (
+      SELECT now() AS window_to, now() - make_interval(hours => ${hours}) AS window_from
+    ),
+    scoped AS (
+      SELECT s.state, s.results ->> 'cancel_reason' AS reason, s.duration_ms
+      FROM job_execution_summaries s, bounds b
+      WHERE s.inserted_at > b.window_from AND s.inserted_at <= b.window_to ${workerFilter}
+    ),
+    reasons AS (
+      SELECT reason, count(*) AS n
+      FROM scoped
+      WHERE state = 'cancelled' AND reason IS NOT NULL
+      GROUP BY reason
+    ),
+    totals AS (
+      SELECT
+        count(*) AS executions,
+        count(*) FILTER (WHERE state = 'completed') AS completed,
+        count(*) FILTER (WHERE state = 'retryable') AS retryable,
+        count(*) FILTER (WHERE state = 'discarded') AS discarded,
+        count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+        count(*) FILTER (WHERE state = 'snoozed') AS snoozed,
+        count(*) FILTER (WHERE state = 'cancelled' AND reason IS NULL) AS unknown_reasons,
+        count(duration_ms) AS durations,
+        avg(duration_ms)::float8 AS duration_avg,
+        percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS duration_pct,
+        max(duration_ms) AS duration_max
+      FROM scoped
+    )
+    SELECT
+      b.window_from,
+      b.window_to,
+      t.*,
+      (
+        SELECT coalesce(
+          json_agg(json_build_object('reason', reason, 'count', n) ORDER BY n DESC, reason COLLATE "C"),
+          '[]'
+        )
+        FROM reasons
+      ) AS by_reason
+    FROM bounds b, totals t
+  `;
+}

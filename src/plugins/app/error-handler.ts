@@ -1,0 +1,117 @@
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
+import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { NO_NUL_PATTERN } from '../../schemas/common.ts';
+import type { Problem } from '../../schemas/problem.ts';
+
+const SOURCE_NAMES: Record<string, string> = {
+  querystring: 'query parameter',
+  params: 'path parameter',
+  body: 'body field',
+  headers: 'header',
+};
+
+/** PostgreSQL and socket codes that mean "the database cannot answer now", not "the query is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',
+  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006',
+]);
+
+const RETRY_AFTER_SECONDS = 5;
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e && chain.length < 8; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
+}
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return causes(error).some(
+    (e) =>
+      e instanceof ConnectionError ||
+      e instanceof BackendTerminatedError ||
+      UNAVAILABLE_CODES.has(String((e as { code?: unknown }).code)) ||
+      /timeout exceeded when trying to connect|Connection terminated/i.test(String((e as Error).message)),
+  );
+}
+
+const isStatementTimeout = (error: unknown) =>
+  causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
+
+/** Turns Ajv's errors into the contract's `errors` list and a detail that names the parameter. */
+function validationProblem(error: FastifyError, request: FastifyRequest): Problem {
+  const source = SOURCE_NAMES[error.validationContext ?? ''] ?? 'parameter';
+  const errors = (error.validation ?? []).map((issue) => {
+    const missing = (issue.params as { missingProperty?: string }).missingProperty;
+    const path = issue.instancePath.split('/').filter(Boolean).concat(missing ? [missing] : []);
+    // Batch items: /executions/3/state → index 3, field "state".
+    const indexAt = path.findIndex((part) => /^\d+$/.test(part));
+    const index = indexAt >= 0 ? Number(path[indexAt]) : undefined;
+    const field = (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.join('.') || source;
+    const noNul = issue.keyword === 'pattern' && (issue.params as { pattern?: string }).pattern === NO_NUL_PATTERN;
+    const message = missing ? 'is required' : noNul ? 'must not contain U+0000 (NUL)' : (issue.message ?? 'is invalid');
+    return index === undefined ? { field, message } : { index, field, message };
+  });
+  const first = errors[0];
+  const detail = first
+    ? `${source} "${first.field}"${first.index === undefined ? '' : ` of item ${first.index}`} ${first.message}` +
+      (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '')
+    : error.message;
+  const kind = error.validationContext === 'body' ? PROBLEMS.invalidBody : PROBLEMS.invalidParameter;
+  return problem(kind, request, detail, { errors });
+}
+
+const CLIENT_ERRORS: Record<number, (typeof PROBLEMS)[keyof typeof PROBLEMS]> = {
+  400: PROBLEMS.invalidBody,
+  401: PROBLEMS.unauthorized,
+  403: PROBLEMS.forbidden,
+  404: PROBLEMS.notFound,
+  413: PROBLEMS.bodyTooLarge,
+  415: PROBLEMS.unsupportedMediaType,
+  429: PROBLEMS.rateLimited,
+};
+
+/**
+ * One place turns every failure into an RFC 9457 problem document. 4xx details come from our own
+ * checks or Fastify's fixed messages; 5xx details never carry a stack, SQL text or driver message.
+ */
+async function errorHandler(fastify: FastifyInstance) {
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      return sendProblem(reply, validationProblem(error, request));
+    }
+    const status = error.statusCode ?? 500;
+    const clientKind = CLIENT_ERRORS[status];
+    if (clientKind) {
+      const retryAfter = status === 429 ? Number(reply.getHeader('retry-after') ?? 60) : undefined;
+      return sendProblem(reply, problem(clientKind, request, error.message), retryAfter);
+    }
+    if (isStatementTimeout(error)) {
+      request.log.warn({ err: error }, 'query exceeded its time limit');
+      return sendProblem(
+        reply,
+        problem(PROBLEMS.queryTimeout, request, 'The query took longer than the statement time limit; try a shorter window'),
+      );
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable');
+      return sendProblem(
+        reply,
+        problem(PROBLEMS.databaseUnavailable, request, 'The database is not answering; retry shortly'),
+        RETRY_AFTER_SECONDS,
+      );
+    }
+    if (status === 503) {
+      return sendProblem(reply, problem(PROBLEMS.overloaded, request, error.message), RETRY_AFTER_SECONDS);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, problem(PROBLEMS.internal, request, 'An unexpected error occurred; it has been logged'));
+  });
+
+  fastify.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(PROBLEMS.notFound, request, `No route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}
+
+export default fp(errorHandler, { name: 'error-handler' });

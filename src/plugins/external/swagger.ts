@@ -1,0 +1,35 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { readFileSync } from 'node:fs';
+
+const { version, description } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+  description: string;
+};
+
+/** The OpenAPI document is generated from the route schemas, so it cannot describe another API. */
+async function openapi(fastify: FastifyInstance) {
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'job-metrics',
+        version,
+        description: `${description}. Every error is an RFC 9457 problem document (application/problem+json).`,
+      },
+      servers: [{ url: '/', description: 'This service' }],
+      // Reads are open by default: they belong behind the operator's own network controls.
+      security: [],
+      tags: [
+        { name: 'metrics', description: 'Executions, states, cancellations by reason (NULL reasons counted as unknown), durations' },
+        { name: 'health', description: 'Liveness and readiness' },
+      ],
+    },
+  });
+  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
+}
+
+export default fp(openapi, { name: 'openapi' });

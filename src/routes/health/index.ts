@@ -1,0 +1,59 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sql } from 'slonik';
+import { Type } from 'typebox';
+import { z } from 'zod';
+import { expectedMigration, MIGRATIONS_TABLE } from '../../db/migrate.ts';
+import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { problemResponse } from '../../schemas/problem.ts';
+import { isDatabaseUnavailable } from '../../plugins/app/error-handler.ts';
+
+const RETRY_AFTER_SECONDS = 5;
+
+const latestMigrationQuery = sql.type(z.object({ name: z.string() }))`
+  SELECT name FROM ${sql.identifier([MIGRATIONS_TABLE])} ORDER BY id DESC LIMIT 1
+`;
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const expected = expectedMigration();
+
+  fastify.get('/live', {
+    schema: {
+      tags: ['health'],
+      summary: 'The process is running',
+      operationId: 'getLiveness',
+      response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+    },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+
+  fastify.get('/ready', {
+    schema: {
+      tags: ['health'],
+      summary: 'The database answers and its schema is the one this release expects',
+      operationId: 'getReadiness',
+      response: {
+        200: Type.Object({ status: Type.Literal('ready'), migration: Type.String() }),
+        503: problemResponse('Not ready: the database is unreachable or its migrations are not current'),
+      },
+    },
+    handler: async (request, reply) => {
+      let latest: string | null;
+      try {
+        latest = (await fastify.db.maybeOne(latestMigrationQuery))?.name ?? null;
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness check failed');
+        const detail = isDatabaseUnavailable(error)
+          ? 'The database is not answering'
+          : 'The migrations table cannot be read; run npm run migrate -- up';
+        return sendProblem(reply, problem(PROBLEMS.databaseUnavailable, request, detail), RETRY_AFTER_SECONDS);
+      }
+      if (latest !== expected) {
+        const detail = `The latest applied migration is ${latest ?? 'none'}, this release expects ${expected}`;
+        return sendProblem(reply, problem(PROBLEMS.databaseUnavailable, request, detail), RETRY_AFTER_SECONDS);
+      }
+      return { status: 'ready' as const, migration: expected };
+    },
+  });
+};
+
+export default healthRoutes;

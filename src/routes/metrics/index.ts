@@ -1,0 +1,59 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { HoursQuerySchema, WorkerParamsSchema } from '../../schemas/common.ts';
+import { SystemMetricsSchema, WorkerListSchema, WorkerMetricsSchema } from '../../schemas/metrics.ts';
+import { problemResponse } from '../../schemas/problem.ts';
+
+const DEFAULT_HOURS = 24;
+const badRequest = problemResponse('Bad input: the detail names the parameter');
+const unavailable = problemResponse('Database unreachable or overloaded (with Retry-After)');
+const timeout = problemResponse('The query exceeded its time limit');
+
+const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/system', {
+    schema: {
+      tags: ['metrics'],
+      summary: 'Metrics over every worker for a window ending now',
+      operationId: 'getSystemMetrics',
+      querystring: HoursQuerySchema,
+      response: { 200: SystemMetricsSchema, 400: badRequest, 503: unavailable, 504: timeout },
+    },
+    handler: async (request) => fastify.metrics.systemMetrics(request.query.hours ?? DEFAULT_HOURS),
+  });
+
+  fastify.get('/worker/:name', {
+    schema: {
+      tags: ['metrics'],
+      summary: 'Metrics for one worker for a window ending now',
+      description: 'A worker with rows, but none in the window, answers 200 with zeros; a worker never seen is a 404.',
+      operationId: 'getWorkerMetrics',
+      params: WorkerParamsSchema,
+      querystring: HoursQuerySchema,
+      response: {
+        200: WorkerMetricsSchema,
+        400: badRequest,
+        404: problemResponse('The worker has never been seen'),
+        503: unavailable,
+        504: timeout,
+      },
+    },
+    handler: async (request, reply) => {
+      const { name } = request.params;
+      const metrics = await fastify.metrics.workerMetrics(name, request.query.hours ?? DEFAULT_HOURS);
+      if (metrics) return metrics;
+      return sendProblem(reply, problem(PROBLEMS.unknownWorker, request, `worker ${JSON.stringify(name)} has no executions`));
+    },
+  });
+
+  fastify.get('/workers', {
+    schema: {
+      tags: ['metrics'],
+      summary: 'Every worker that has executions, with when it was last seen',
+      operationId: 'listWorkers',
+      response: { 200: WorkerListSchema, 503: unavailable, 504: timeout },
+    },
+    handler: async () => fastify.metrics.workers(),
+  });
+};
+
+export default metricsRoutes;

@@ -1,0 +1,60 @@
+import { Type, type Static } from 'typebox';
+
+export const STATES = ['completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const;
+export type JobState = (typeof STATES)[number];
+
+export const MAX_HOURS = 8760;
+export const MAX_WORKER_LENGTH = 255;
+
+/** Nullable in OpenAPI 3.1 terms: `anyOf: [T, null]`. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Union([schema, Type.Null()]);
+
+export const HoursSchema = Type.Integer({
+  minimum: 1,
+  maximum: MAX_HOURS,
+  default: 24,
+  description:
+    'Length of the window in hours, ending now: rows with now() - hours < inserted_at <= now(). ' +
+    'Plain decimal digits only (no sign, exponent, fraction or spaces); anything else is a 400.',
+});
+
+export const HoursQuerySchema = Type.Object({ hours: Type.Optional(HoursSchema) });
+export type HoursQuery = Static<typeof HoursQuerySchema>;
+
+/** PostgreSQL text cannot hold U+0000, so no stored name or reason can contain it. */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
+export const WorkerNameSchema = Type.String({
+  minLength: 1,
+  maxLength: MAX_WORKER_LENGTH,
+  pattern: NO_NUL_PATTERN,
+  description: 'The worker name exactly as stored (case-sensitive), URL-encoded in the path.',
+  examples: ['EventasaurusDiscovery.Sources.Cinema.Jobs.ShowtimeProcessJob'],
+});
+
+export const WorkerParamsSchema = Type.Object({ name: WorkerNameSchema });
+export type WorkerParams = Static<typeof WorkerParamsSchema>;
+
+export const TimestampSchema = Type.String({ format: 'date-time', description: 'ISO-8601, UTC' });
+
+export const WindowSchema = Type.Object(
+  {
+    hours: Type.Integer({ minimum: 1, maximum: MAX_HOURS }),
+    from: Type.String({ format: 'date-time', description: 'Exclusive lower bound: now() - hours' }),
+    to: Type.String({ format: 'date-time', description: 'Inclusive upper bound: the database clock at query time' }),
+  },
+  { description: 'The rows counted: from < inserted_at <= to' },
+);
+export type Window = Static<typeof WindowSchema>;
+
+const count = (description: string) => Type.Integer({ minimum: 0, description });
+
+export const StatesSchema = Type.Object(
+  Object.fromEntries(STATES.map((state) => [state, count(`Rows with state = '${state}'`)])) as Record<
+    JobState,
+    ReturnType<typeof count>
+  >,
+  { description: 'Executions per state; all five always present' },
+);
+export type States = Static<typeof StatesSchema>;

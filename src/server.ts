@@ -1,0 +1,82 @@
+/**
+ * npm start: the service on DATABASE_URL, or — without it — on an embedded PostgreSQL in DATA_DIR
+ * (./.data), migrated and loaded with demo data. The app itself is built in app.ts.
+ */
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { ensureDemoData } from './db/demo-data.ts';
+import { migrate } from './db/migrate.ts';
+import { createDatabasePool } from './db/pool.ts';
+import { loggerOptions } from './logger.ts';
+
+/** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`configuration error: ${error.message}`);
+    process.exit(2);
+  }
+}
+
+async function start(config: Config) {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    console.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.dataDir} …`);
+    embedded = await startEmbeddedPostgres({ dir: config.dataDir });
+    url = embedded.url;
+    await migrate(url, { direction: 'up' });
+  }
+  const stopEmbedded = async () => embedded?.stop();
+
+  try {
+    const pool = await createDatabasePool(url, {
+      statementTimeoutMs: config.statementTimeoutMs,
+      connectionTimeoutMs: config.poolTimeoutMs,
+    });
+    const app = await buildApp({
+      pool,
+      closePool: true,
+      logger: loggerOptions(config.logLevel),
+      server: { connectionTimeout: 60_000, keepAliveTimeout: 72_000, requestTimeout: 120_000 },
+    });
+    if (embedded) app.log.info(`demo data: ${await ensureDemoData(pool)}`);
+
+    let closing = false;
+    const shutdown = async (signal: string) => {
+      if (closing) return;
+      closing = true;
+      app.log.info(`${signal}: finishing in-flight requests, then stopping`);
+      const timer = setTimeout(() => {
+        app.log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS);
+      await app.close();
+      await stopEmbedded();
+      clearTimeout(timer);
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    console.log(`job-metrics is listening on ${base}\n  API docs:  ${base}/docs\n  Metrics:   ${base}/metrics/system?hours=24`);
+  } catch (error) {
+    await stopEmbedded();
+    throw error;
+  }
+}
+
+const config = readConfig();
+start(config).catch((error: unknown) => {
+  console.error(`job-metrics failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
