@@ -1,9 +1,18 @@
 import type { DatabasePool } from 'slonik';
-import type { SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
+import type { Compare, SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
-import { workerExistsQuery, workersQuery } from './workers-query.ts';
+import { workersQuery } from './workers-query.ts';
+import { exactWindow, rollupWindow, workerKnownFromRollupsQuery, type ComputedWindow } from './rollup/rollup-metrics.ts';
+import { rollupMetricsQuery } from './rollup/rollup-metrics-query.ts';
 
-function toMetrics(hours: number, row: WindowMetricsRow): SystemMetrics {
+/** Up to this many hours the raw rows are few (one index range) and percentiles stay percentile_cont. */
+export const EXACT_MAX_HOURS = 2;
+
+export interface MetricsOptions {
+  compare?: 'previous';
+}
+
+function toMetrics(hours: number, { row, meta }: ComputedWindow): SystemMetrics {
   const [p50, p95, p99] = row.duration_pct ?? [];
   return {
     window: { hours, from: row.window_from, to: row.window_to },
@@ -21,21 +30,53 @@ function toMetrics(hours: number, row: WindowMetricsRow): SystemMetrics {
       row.durations === 0 || p50 === undefined || p95 === undefined || p99 === undefined
         ? null
         : { avg: row.duration_avg ?? 0, p50, p95, p99, max: row.duration_max ?? 0 },
+    meta,
+  };
+}
+
+const difference = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined ? null : a - b;
+const unknownShare = (m: SystemMetrics) => (m.cancellations.total === 0 ? null : m.cancellations.unknown / m.cancellations.total);
+
+function compareWith(current: SystemMetrics, previous: SystemMetrics): Compare {
+  return {
+    previous,
+    deltas: {
+      success_rate: difference(current.success_rate, previous.success_rate),
+      unknown_share: difference(unknownShare(current), unknownShare(previous)),
+      p95: difference(current.duration_ms?.p95, previous.duration_ms?.p95),
+    },
   };
 }
 
 /** The metrics questions, asked in plain typed arguments; HTTP stays in the routes. */
 export function createMetricsRepository(db: DatabasePool) {
+  /** Small windows from the raw rows; larger ones from the rollups plus the raw rows of their edges. */
+  async function windowMetrics(hours: number, worker?: string): Promise<SystemMetrics> {
+    if (hours <= EXACT_MAX_HOURS) {
+      const row: WindowMetricsRow = await db.one(windowMetricsQuery(hours, worker));
+      return toMetrics(hours, exactWindow(row));
+    }
+    return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
+  }
+
+  async function withCompare(hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics> {
+    const current = await windowMetrics(hours, worker);
+    if (options.compare !== 'previous') return current;
+    const previous = toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, hours, worker))));
+    return { ...current, compare: compareWith(current, previous) };
+  }
+
   return {
-    async systemMetrics(hours: number): Promise<SystemMetrics> {
-      return toMetrics(hours, await db.one(windowMetricsQuery(hours)));
+    async systemMetrics(hours: number, options: MetricsOptions = {}): Promise<SystemMetrics> {
+      return withCompare(hours, options);
     },
 
     /** `null` when the worker has never been seen (as opposed to idle in this window). */
-    async workerMetrics(worker: string, hours: number): Promise<WorkerMetrics | null> {
-      const { known } = await db.one(workerExistsQuery(worker));
+    async workerMetrics(worker: string, hours: number, options: MetricsOptions = {}): Promise<WorkerMetrics | null> {
+      const { known } = await db.one(workerKnownFromRollupsQuery(worker));
       if (!known) return null;
-      return { worker, ...toMetrics(hours, await db.one(windowMetricsQuery(hours, worker))) };
+      return { worker, ...(await withCompare(hours, options, worker)) };
     },
 
     async workers(): Promise<WorkerList> {

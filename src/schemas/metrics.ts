@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, StatesSchema, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
+import { HoursSchema, Nullable, StatesSchema, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
 
 export const CancellationsSchema = Type.Object(
   {
@@ -35,6 +35,35 @@ export const DurationStatsSchema = Nullable(
   ),
 );
 
+export const MetricsQuerySchema = Type.Object({
+  hours: Type.Optional(HoursSchema),
+  compare: Type.Optional(
+    Type.Literal('previous', {
+      description: 'Also answer the preceding window of equal length (now − 2·hours, now − hours] and the deltas',
+    }),
+  ),
+});
+export type MetricsQuery = Static<typeof MetricsQuerySchema>;
+
+export const MetaSchema = Type.Object(
+  {
+    as_of: { ...TimestampSchema, description: 'The database clock the window ends at (window.to)' },
+    method: Type.Union([Type.Literal('exact'), Type.Literal('rollup')], {
+      description:
+        'exact: read from the raw rows, percentiles are percentile_cont. rollup: whole hours, days and months from ' +
+        'the rollups kept by triggers plus the raw rows of the partial edges; counts, avg and max are still exact, ' +
+        'percentiles come from a log-spaced histogram',
+    }),
+    percentile_error_bound: Type.Number({
+      minimum: 0,
+      maximum: 0.01,
+      description: 'Largest relative error of p50/p95/p99 against percentile_cont: 0 when exact, below 0.0099 from rollups',
+    }),
+    rows: Type.Integer({ minimum: 0, description: 'Rows the database read to answer: raw rows plus rollup rows' }),
+  },
+  { description: 'How the answer was computed (additive; the other fields mean the same either way)' },
+);
+
 const metricsProperties = {
   window: WindowSchema,
   executions: Type.Integer({ minimum: 0, description: 'Rows in the window' }),
@@ -44,13 +73,36 @@ const metricsProperties = {
   ),
   cancellations: CancellationsSchema,
   duration_ms: DurationStatsSchema,
+  meta: Type.Optional(MetaSchema),
 };
 
-export const SystemMetricsSchema = Type.Object(metricsProperties, { description: 'Metrics over every worker' });
+const DeltasSchema = Type.Object(
+  {
+    success_rate: Nullable(Type.Number({ description: 'success_rate − previous success_rate; null if either is null' })),
+    unknown_share: Nullable(
+      Type.Number({
+        description: 'cancellations.unknown / cancellations.total, minus the same for the previous window; null if either has no cancellations',
+      }),
+    ),
+    p95: Nullable(Type.Number({ description: 'duration_ms.p95 − previous p95 (ms); null if either has no durations' })),
+  },
+  { description: 'This window minus the previous one' },
+);
+
+const CompareSchema = Type.Object(
+  { previous: Type.Object(metricsProperties, { description: 'The same metrics for the preceding window' }), deltas: DeltasSchema },
+  { description: 'Only with ?compare=previous' },
+);
+export type Compare = Static<typeof CompareSchema>;
+
+export const SystemMetricsSchema = Type.Object(
+  { ...metricsProperties, compare: Type.Optional(CompareSchema) },
+  { description: 'Metrics over every worker' },
+);
 export type SystemMetrics = Static<typeof SystemMetricsSchema>;
 
 export const WorkerMetricsSchema = Type.Object(
-  { worker: WorkerNameSchema, ...metricsProperties },
+  { worker: WorkerNameSchema, ...metricsProperties, compare: Type.Optional(CompareSchema) },
   { description: 'Metrics for one worker' },
 );
 export type WorkerMetrics = Static<typeof WorkerMetricsSchema>;

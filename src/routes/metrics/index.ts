@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
-import { HoursQuerySchema, WorkerParamsSchema } from '../../schemas/common.ts';
-import { SystemMetricsSchema, WorkerListSchema, WorkerMetricsSchema } from '../../schemas/metrics.ts';
+import { WorkerParamsSchema } from '../../schemas/common.ts';
+import { MetricsQuerySchema, SystemMetricsSchema, WorkerListSchema, WorkerMetricsSchema } from '../../schemas/metrics.ts';
 import { problemResponse } from '../../schemas/problem.ts';
 
 const DEFAULT_HOURS = 24;
@@ -15,10 +15,11 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['metrics'],
       summary: 'Metrics over every worker for a window ending now',
       operationId: 'getSystemMetrics',
-      querystring: HoursQuerySchema,
+      querystring: MetricsQuerySchema,
       response: { 200: SystemMetricsSchema, 400: badRequest, 503: unavailable, 504: timeout },
     },
-    handler: async (request) => fastify.metrics.systemMetrics(request.query.hours ?? DEFAULT_HOURS),
+    handler: async (request) =>
+      fastify.metrics.systemMetrics(request.query.hours ?? DEFAULT_HOURS, { compare: request.query.compare }),
   });
 
   fastify.get('/worker/:name', {
@@ -28,7 +29,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'A worker with rows, but none in the window, answers 200 with zeros; a worker never seen is a 404.',
       operationId: 'getWorkerMetrics',
       params: WorkerParamsSchema,
-      querystring: HoursQuerySchema,
+      querystring: MetricsQuerySchema,
       response: {
         200: WorkerMetricsSchema,
         400: badRequest,
@@ -39,7 +40,8 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     handler: async (request, reply) => {
       const { name } = request.params;
-      const metrics = await fastify.metrics.workerMetrics(name, request.query.hours ?? DEFAULT_HOURS);
+      const { hours = DEFAULT_HOURS, compare } = request.query;
+      const metrics = await fastify.metrics.workerMetrics(name, hours, { compare });
       if (metrics) return metrics;
       return sendProblem(reply, problem(PROBLEMS.unknownWorker, request, `worker ${JSON.stringify(name)} has no executions`));
     },

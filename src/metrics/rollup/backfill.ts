@@ -1,0 +1,27 @@
+import { backfillSql } from './rollup-ddl.ts';
+
+export interface BackfillClient {
+  query(text: string): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/**
+ * Fills the rollups from the raw rows, one UTC month per batch (two statements each), on a client
+ * that already holds the raw table locked against writers in the same transaction as the triggers'
+ * creation, so no row is counted twice or missed.
+ */
+export async function backfillRollups(client: BackfillClient, onProgress: (message: string, totalRows: number) => void = () => {}): Promise<number> {
+  const { rows } = await client.query(`
+    SELECT to_char(m, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_start,
+           to_char(date_add(m, interval '1 month', 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_end,
+           n::int AS n
+    FROM (SELECT date_trunc('month', inserted_at, 'UTC') AS m, count(*) AS n FROM job_execution_summaries GROUP BY 1) g
+    ORDER BY m`);
+  const total = rows.reduce((sum, r) => sum + Number(r.n), 0);
+  let done = 0;
+  for (const [index, row] of rows.entries()) {
+    for (const statement of backfillSql(String(row.month_start), String(row.month_end))) await client.query(statement);
+    done += Number(row.n);
+    onProgress(`rollup backfill: ${String(row.month_start).slice(0, 7)} done (${index + 1}/${rows.length} months, ${done}/${total} rows)`, total);
+  }
+  return total;
+}

@@ -1,0 +1,221 @@
+import { HISTOGRAM_THRESHOLDS } from './histogram.ts';
+
+/**
+ * The rollups, kept exact inside PostgreSQL. `job_rollups` holds one row per (grain, worker,
+ * bucket) — grain hour, day or month in UTC, worker NULL for "every worker" — with counts per state,
+ * duration count / sum / max and a dense histogram (`hist[i + 1]` = rows in bin i, see histogram.ts).
+ * `job_rollup_reasons` counts cancelled rows per reason, the NULL reason as its own key (never
+ * merged with a literal "unknown"). Statement-level triggers with transition tables apply every
+ * INSERT, UPDATE and DELETE of any writer as signed deltas, in the same transaction.
+ */
+export const GRAINS = ['hour', 'day', 'month'] as const;
+export type Grain = (typeof GRAINS)[number];
+
+const STATE_COLUMNS = ['completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const;
+
+const TABLES = `
+  CREATE TABLE job_rollups (
+    grain text NOT NULL CHECK (grain IN ('hour', 'day', 'month')),
+    worker text,
+    bucket timestamptz NOT NULL,
+    ${STATE_COLUMNS.map((s) => `${s} bigint NOT NULL DEFAULT 0`).join(',\n    ')},
+    dur_count bigint NOT NULL DEFAULT 0,
+    dur_sum bigint NOT NULL DEFAULT 0,
+    dur_max integer,
+    hist integer[] NOT NULL DEFAULT '{}',
+    CONSTRAINT job_rollups_key UNIQUE NULLS NOT DISTINCT (grain, worker, bucket)
+  ) WITH (fillfactor = 70);
+  CREATE INDEX job_rollups_grain_bucket ON job_rollups (grain, bucket);
+  CREATE TABLE job_rollup_reasons (
+    grain text NOT NULL CHECK (grain IN ('hour', 'day', 'month')),
+    worker text,
+    bucket timestamptz NOT NULL,
+    reason text,
+    n bigint NOT NULL,
+    CONSTRAINT job_rollup_reasons_key UNIQUE NULLS NOT DISTINCT (grain, worker, bucket, reason)
+  ) WITH (fillfactor = 70);
+`;
+
+const FUNCTIONS = `
+  CREATE FUNCTION job_rollup_bin(duration_ms integer) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN width_bucket(duration_ms, '{${HISTOGRAM_THRESHOLDS.join(',')}}'::integer[]);
+
+  -- A dense histogram from (bin, count) pairs; counts may be negative (deletes).
+  CREATE FUNCTION job_rollup_hist(bins integer[], counts bigint[]) RETURNS integer[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+  DECLARE
+    h integer[] := '{}';
+    i integer;
+  BEGIN
+    FOR k IN 1 .. coalesce(cardinality(bins), 0) LOOP
+      i := bins[k] + 1;
+      IF cardinality(h) < i THEN h := h || array_fill(0, ARRAY[i - cardinality(h)]); END IF;
+      h[i] := h[i] + counts[k];
+    END LOOP;
+    RETURN h;
+  END $$;
+
+  CREATE FUNCTION job_rollup_hist_add(a integer[], b integer[]) RETURNS integer[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+  BEGIN
+    IF cardinality(a) < cardinality(b) THEN a := a || array_fill(0, ARRAY[cardinality(b) - cardinality(a)]); END IF;
+    FOR i IN 1 .. cardinality(b) LOOP
+      IF b[i] <> 0 THEN a[i] := a[i] + b[i]; END IF;
+    END LOOP;
+    RETURN a;
+  END $$;
+`;
+
+/** The changed rows of one statement as (row, sign): +1 for rows that now exist, −1 for rows that no longer do. */
+const rowFields = (alias: string) =>
+  `${alias}.worker, ${alias}.state, CASE WHEN ${alias}.state = 'cancelled' THEN ${alias}.results ->> 'cancel_reason' END AS reason, ${alias}.duration_ms, ${alias}.inserted_at`;
+const sameRow = `(n.worker, n.state, CASE WHEN n.state = 'cancelled' THEN n.results ->> 'cancel_reason' END, n.duration_ms, n.inserted_at)
+  IS NOT DISTINCT FROM (o.worker, o.state, CASE WHEN o.state = 'cancelled' THEN o.results ->> 'cancel_reason' END, o.duration_ms, o.inserted_at)`;
+
+export const CHANGES = {
+  insert: `SELECT ${rowFields('n')}, 1 AS sign FROM new_rows n`,
+  delete: `SELECT ${rowFields('o')}, -1 AS sign FROM old_rows o`,
+  // Rows whose counted fields did not change cancel out before they cost an upsert.
+  update: `SELECT ${rowFields('o')}, -1 AS sign FROM old_rows o
+             WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id AND ${sameRow})
+           UNION ALL
+           SELECT ${rowFields('n')}, 1 AS sign FROM new_rows n
+             WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id AND ${sameRow})`,
+};
+
+/** Pre-aggregated per (hour, worker, state, reason, bin), then spread to every grain and to "every worker". */
+const keyed = (changes: string) => `
+  changes AS (${changes}),
+  fine AS (
+    SELECT date_trunc('hour', inserted_at, 'UTC') AS hour, worker, state, reason, job_rollup_bin(duration_ms) AS bin,
+           sum(sign) AS n, sum(sign * duration_ms::bigint) AS dur_sum, max(duration_ms) FILTER (WHERE sign > 0) AS dur_max
+    FROM changes GROUP BY 1, 2, 3, 4, 5
+  ),
+  keyed AS (
+    SELECT g.grain, k.worker, date_trunc(g.grain, f.hour, 'UTC') AS bucket, f.state, f.reason, f.bin, f.n, f.dur_sum, f.dur_max
+    FROM fine f
+    CROSS JOIN (VALUES ${GRAINS.map((g) => `('${g}')`).join(', ')}) AS g (grain)
+    CROSS JOIN LATERAL (VALUES (f.worker), (NULL::text)) AS k (worker)
+  )`;
+
+/** Rows are locked in one global order (grain, worker, bucket[, reason]): concurrent writers queue, never deadlock. */
+export function applyChangesSql(changes: string): string[] {
+  const stats = `
+    WITH ${keyed(changes)}
+    INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist)
+    SELECT grain, worker, bucket,
+      ${STATE_COLUMNS.map((s) => `coalesce(sum(n) FILTER (WHERE state = '${s}'), 0)`).join(',\n      ')},
+      coalesce(sum(n) FILTER (WHERE bin IS NOT NULL), 0), coalesce(sum(dur_sum), 0), max(dur_max),
+      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n) FILTER (WHERE bin IS NOT NULL))
+    FROM keyed
+    GROUP BY grain, worker, bucket
+    ORDER BY grain, worker COLLATE "C", bucket
+    ON CONFLICT (grain, worker, bucket) DO UPDATE SET
+      ${STATE_COLUMNS.map((s) => `${s} = r.${s} + EXCLUDED.${s}`).join(',\n      ')},
+      dur_count = r.dur_count + EXCLUDED.dur_count,
+      dur_sum = r.dur_sum + EXCLUDED.dur_sum,
+      dur_max = greatest(r.dur_max, EXCLUDED.dur_max),
+      hist = job_rollup_hist_add(r.hist, EXCLUDED.hist)`;
+  const reasons = `
+    WITH ${keyed(changes)}
+    INSERT INTO job_rollup_reasons AS r (grain, worker, bucket, reason, n)
+    SELECT grain, worker, bucket, reason, sum(n)
+    FROM keyed WHERE state = 'cancelled'
+    GROUP BY grain, worker, bucket, reason
+    HAVING sum(n) <> 0
+    ORDER BY grain, worker COLLATE "C", bucket, reason COLLATE "C"
+    ON CONFLICT (grain, worker, bucket, reason) DO UPDATE SET n = r.n + EXCLUDED.n`;
+  return [stats, reasons];
+}
+
+/** The end of a bucket, in UTC whatever the session's time zone. */
+const bucketEnd = (grain: Grain, bucket: string) => `date_add(${bucket}, interval '1 ${grain}', 'UTC')`;
+
+/**
+ * A removed row may have held a bucket's max: recompute exactly those buckets, the hour of one
+ * worker from its raw rows, every coarser or all-worker bucket from the finer rollups just fixed.
+ * Each UPDATE is its own statement (a fresh snapshot under READ COMMITTED), after the upsert that
+ * locked the rows, so a concurrent writer's larger value is either seen or applied after us.
+ */
+function recomputeMaxSql(changes: string): string[] {
+  const oldMax = (grain: Grain, scope: 'worker' | 'all') => `
+    WITH changes AS (${changes}), removed AS (
+      SELECT date_trunc('${grain}', inserted_at, 'UTC') AS bucket, ${scope === 'worker' ? 'worker' : 'NULL::text AS worker'},
+             max(duration_ms) AS m
+      FROM changes WHERE sign < 0 AND duration_ms IS NOT NULL GROUP BY 1, 2
+    )`;
+  const target = (grain: Grain, scope: 'worker' | 'all') =>
+    `r.grain = '${grain}' AND r.bucket = x.bucket AND r.worker IS NOT DISTINCT FROM x.worker AND x.m >= r.dur_max
+     ${scope === 'worker' ? 'AND r.worker IS NOT NULL' : 'AND r.worker IS NULL'}`;
+  const steps: string[] = [
+    `${oldMax('hour', 'worker')}
+     UPDATE job_rollups r SET dur_max = (
+       SELECT max(s.duration_ms) FROM job_execution_summaries s
+       WHERE s.worker = r.worker AND s.inserted_at >= r.bucket AND s.inserted_at < ${bucketEnd('hour', 'r.bucket')})
+     FROM removed x WHERE ${target('hour', 'worker')}`,
+  ];
+  const finer: Record<Grain, Grain | null> = { hour: null, day: 'hour', month: 'day' };
+  for (const grain of GRAINS) {
+    const from = finer[grain];
+    if (from) {
+      steps.push(`${oldMax(grain, 'worker')}
+        UPDATE job_rollups r SET dur_max = (
+          SELECT max(f.dur_max) FROM job_rollups f
+          WHERE f.grain = '${from}' AND f.worker = r.worker AND f.bucket >= r.bucket AND f.bucket < ${bucketEnd(grain, 'r.bucket')})
+        FROM removed x WHERE ${target(grain, 'worker')}`);
+    }
+    steps.push(`${oldMax(grain, 'all')}
+      UPDATE job_rollups r SET dur_max = (
+        SELECT max(f.dur_max) FROM job_rollups f WHERE f.grain = '${grain}' AND f.bucket = r.bucket AND f.worker IS NOT NULL)
+      FROM removed x WHERE ${target(grain, 'all')}`);
+  }
+  return steps;
+}
+
+function triggerFunction(name: string, changes: string, removes: boolean): string {
+  const statements = [...applyChangesSql(changes), ...(removes ? recomputeMaxSql(changes) : [])];
+  return `
+  CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    ${statements.map((s) => `${s.trim()};`).join('\n    ')}
+    RETURN NULL;
+  END $fn$;`;
+}
+
+const TRIGGERS = `
+  ${triggerFunction('job_rollup_on_insert', CHANGES.insert, false)}
+  ${triggerFunction('job_rollup_on_update', CHANGES.update, true)}
+  ${triggerFunction('job_rollup_on_delete', CHANGES.delete, true)}
+  CREATE FUNCTION job_rollup_on_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    DELETE FROM job_rollups;
+    DELETE FROM job_rollup_reasons;
+    RETURN NULL;
+  END $fn$;
+  CREATE TRIGGER job_rollup_insert AFTER INSERT ON job_execution_summaries
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_rollup_on_insert();
+  CREATE TRIGGER job_rollup_update AFTER UPDATE ON job_execution_summaries
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_rollup_on_update();
+  CREATE TRIGGER job_rollup_delete AFTER DELETE ON job_execution_summaries
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION job_rollup_on_delete();
+  CREATE TRIGGER job_rollup_truncate AFTER TRUNCATE ON job_execution_summaries
+    FOR EACH STATEMENT EXECUTE FUNCTION job_rollup_on_truncate();
+`;
+
+export const CREATE_ROLLUPS_SQL = TABLES + FUNCTIONS + TRIGGERS;
+
+export const DROP_ROLLUPS_SQL = `
+  DROP TRIGGER IF EXISTS job_rollup_insert ON job_execution_summaries;
+  DROP TRIGGER IF EXISTS job_rollup_update ON job_execution_summaries;
+  DROP TRIGGER IF EXISTS job_rollup_delete ON job_execution_summaries;
+  DROP TRIGGER IF EXISTS job_rollup_truncate ON job_execution_summaries;
+  DROP FUNCTION IF EXISTS job_rollup_on_insert(), job_rollup_on_update(), job_rollup_on_delete(), job_rollup_on_truncate(),
+    job_rollup_hist(integer[], bigint[]), job_rollup_hist_add(integer[], integer[]), job_rollup_bin(integer);
+  DROP TABLE IF EXISTS job_rollups, job_rollup_reasons;
+`;
+
+/** The backfill of one range of raw rows, through the same upserts the triggers use. */
+export const backfillSql = (from: string, to: string): string[] =>
+  applyChangesSql(`SELECT ${rowFields('s')}, 1 AS sign FROM job_execution_summaries s
+    WHERE s.inserted_at >= '${from}'::timestamptz AND s.inserted_at < '${to}'::timestamptz`);

@@ -1,0 +1,48 @@
+import { sql } from 'slonik';
+import { z } from 'zod';
+import type { WindowMetricsRow } from '../window-metrics-query.ts';
+import { histogramPercentiles, PERCENTILE_ERROR_BOUND } from './histogram.ts';
+import type { RollupMetricsRow } from './rollup-metrics-query.ts';
+
+export const PERCENTILES = [0.5, 0.95, 0.99] as const;
+
+export interface ComputedWindow {
+  row: WindowMetricsRow;
+  meta: { as_of: string; method: 'exact' | 'rollup'; percentile_error_bound: number; rows: number };
+}
+
+/** A window read from the raw rows alone: percentile_cont itself. */
+export function exactWindow(row: WindowMetricsRow): ComputedWindow {
+  return { row, meta: { as_of: row.window_to, method: 'exact', percentile_error_bound: 0, rows: row.executions } };
+}
+
+/** A window read from rollups (and raw edges): percentiles from the histogram unless no rollup row was used. */
+export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
+  const exact = row.rollup_rows === 0;
+  const pct =
+    row.durations === 0 || row.duration_max === null
+      ? null
+      : exact
+        ? row.raw_pct
+        : histogramPercentiles(row.histogram.map(([bin, n]) => ({ bin, n })), row.duration_max, PERCENTILES);
+  const { histogram, raw_pct, rollup_rows, raw_rows, ...rest } = row;
+  void histogram;
+  void raw_pct;
+  return {
+    row: { ...rest, duration_pct: pct },
+    meta: {
+      as_of: row.window_to,
+      method: exact ? 'exact' : 'rollup',
+      percentile_error_bound: exact ? 0 : PERCENTILE_ERROR_BOUND,
+      rows: rollup_rows + raw_rows,
+    },
+  };
+}
+
+/** Every row lives in exactly one month bucket, so a worker has rows iff a month of its has a count. */
+export const workerKnownFromRollupsQuery = (worker: string) => sql.type(z.object({ known: z.boolean() }))`
+  SELECT EXISTS (
+    SELECT 1 FROM job_rollups
+    WHERE grain = 'month' AND worker = ${worker} AND completed + retryable + discarded + cancelled + snoozed > 0
+  ) AS known
+`;
