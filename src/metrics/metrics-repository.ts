@@ -1,4 +1,4 @@
-import type { DatabasePool } from 'slonik';
+import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import type { Compare, SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
 import { workersQuery } from './workers-query.ts';
@@ -52,7 +52,7 @@ function compareWith(current: SystemMetrics, previous: SystemMetrics): Compare {
 /** The metrics questions, asked in plain typed arguments; HTTP stays in the routes. */
 export function createMetricsRepository(db: DatabasePool) {
   /** Small windows from the raw rows; larger ones from the rollups plus the raw rows of their edges. */
-  async function windowMetrics(hours: number, worker?: string): Promise<SystemMetrics> {
+  async function windowMetrics(db: CommonQueryMethods, hours: number, worker?: string): Promise<SystemMetrics> {
     if (hours <= EXACT_MAX_HOURS) {
       const row: WindowMetricsRow = await db.one(windowMetricsQuery(hours, worker));
       return toMetrics(hours, exactWindow(row));
@@ -60,11 +60,14 @@ export function createMetricsRepository(db: DatabasePool) {
     return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
   }
 
+  /** Both windows in one transaction: one now(), so the previous window ends exactly where this one starts. */
   async function withCompare(hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics> {
-    const current = await windowMetrics(hours, worker);
-    if (options.compare !== 'previous') return current;
-    const previous = toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, hours, worker))));
-    return { ...current, compare: compareWith(current, previous) };
+    if (options.compare !== 'previous') return windowMetrics(db, hours, worker);
+    return db.transaction(async (tx) => {
+      const current = await windowMetrics(tx, hours, worker);
+      const previous = toMetrics(hours, rollupWindow(await tx.one(rollupMetricsQuery(hours, hours, worker))));
+      return { ...current, compare: compareWith(current, previous) };
+    });
   }
 
   return {

@@ -1,0 +1,75 @@
+import { sql, type DatabasePool } from 'slonik';
+import { windowMetricsQuery, type WindowMetricsRow } from '../window-metrics-query.ts';
+import { backfillRollups, type BackfillClient } from './backfill.ts';
+import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
+import { rollupWindow } from './rollup-metrics.ts';
+import { rollupMetricsQuery } from './rollup-metrics-query.ts';
+
+const PERCENTILE_NAMES = ['p50', 'p95', 'p99'];
+
+function differences(raw: WindowMetricsRow, rollup: WindowMetricsRow): string[] {
+  const found: string[] = [];
+  const exact = (name: keyof WindowMetricsRow) => {
+    if (JSON.stringify(raw[name]) !== JSON.stringify(rollup[name])) {
+      found.push(`${name}: raw ${JSON.stringify(raw[name]).slice(0, 200)} ≠ rollup ${JSON.stringify(rollup[name]).slice(0, 200)}`);
+    }
+  };
+  for (const name of ['executions', 'completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const) exact(name);
+  for (const name of ['unknown_reasons', 'by_reason', 'durations', 'duration_max'] as const) exact(name);
+  const [a, b] = [raw.duration_avg, rollup.duration_avg];
+  if ((a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) > 1e-12 * Math.max(1, Math.abs(a)))) {
+    found.push(`duration_avg: raw ${a} ≠ rollup ${b}`);
+  }
+  raw.duration_pct?.forEach((value, i) => {
+    const estimate = rollup.duration_pct?.[i];
+    if (estimate === undefined || Math.abs(estimate - value) > PERCENTILE_ERROR_BOUND * value + 1e-9) {
+      found.push(`${PERCENTILE_NAMES[i]}: raw ${value}, rollup ${estimate} (more than ${PERCENTILE_ERROR_BOUND} apart)`);
+    }
+  });
+  if ((raw.duration_pct === null) !== (rollup.duration_pct === null)) found.push('duration percentiles: null on one side only');
+  return found;
+}
+
+/**
+ * The raw oracle and the rollup answer for the same window, read in one REPEATABLE READ
+ * transaction (one snapshot, one now()): counts, reasons, avg and max must be equal, percentiles
+ * within the bound. Returns the differences, empty when they agree.
+ */
+export async function verifyWindow(pool: DatabasePool, hours: number, worker?: string): Promise<string[]> {
+  return pool.transaction(async (tx) => {
+    await tx.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
+    const raw = await tx.one(windowMetricsQuery(hours, worker));
+    const { row } = rollupWindow(await tx.one(rollupMetricsQuery(hours, 0, worker)));
+    return differences(raw, row);
+  });
+}
+
+const normalised = (schema: 'public' | 'pg_temp') => `
+  SELECT 'stats' AS kind, grain, worker, bucket, NULL AS reason,
+         ARRAY[completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, coalesce(dur_max, -1)] AS counts,
+         (SELECT array_agg(ARRAY[i::int - 1, c] ORDER BY i) FROM unnest(hist) WITH ORDINALITY AS u (c, i) WHERE c <> 0) AS bins
+  FROM ${schema}.job_rollups WHERE completed + retryable + discarded + cancelled + snoozed <> 0
+  UNION ALL
+  SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${schema}.job_rollup_reasons WHERE n <> 0`;
+
+/**
+ * Rebuilds the rollups from the raw rows into temporary tables (which shadow the real ones inside
+ * this transaction, so the backfill's own SQL is reused and nothing real is written) and lists every
+ * bucket where the trigger-maintained rollups differ. Empty when they agree.
+ */
+export async function auditRollups(client: BackfillClient, limit = 20): Promise<string[]> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  try {
+    await client.query('CREATE TEMP TABLE job_rollups (LIKE public.job_rollups INCLUDING ALL) ON COMMIT DROP');
+    await client.query('CREATE TEMP TABLE job_rollup_reasons (LIKE public.job_rollup_reasons INCLUDING ALL) ON COMMIT DROP');
+    await backfillRollups(client);
+    const { rows } = await client.query(`
+      (SELECT 'kept by triggers' AS side, * FROM (SELECT * FROM (${normalised('public')}) p EXCEPT ALL SELECT * FROM (${normalised('pg_temp')}) q) a
+       UNION ALL
+       SELECT 'rebuilt from raw', * FROM (SELECT * FROM (${normalised('pg_temp')}) p EXCEPT ALL SELECT * FROM (${normalised('public')}) q) b)
+      ORDER BY kind, grain, worker, bucket, side LIMIT ${Number(limit)}`);
+    return rows.map((r) => JSON.stringify(r));
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}

@@ -1,0 +1,128 @@
+import t from 'tap';
+import fc from 'fast-check';
+import pg from 'pg';
+import { sql, type DatabaseConnection } from 'slonik';
+import { z } from 'zod';
+import { histogramPercentiles, HISTOGRAM_THRESHOLDS, PERCENTILE_ERROR_BOUND, binEstimate } from '../src/metrics/rollup/histogram.ts';
+import { auditRollups, verifyWindow } from '../src/metrics/rollup/verify.ts';
+import { STATES } from '../src/schemas/common.ts';
+import { get, startTestApp } from './helpers/app.ts';
+import { startTestDatabase } from './helpers/database.ts';
+import { insertRows, type Json, type TestRow } from './helpers/rows.ts';
+
+const db = await startTestDatabase(t);
+const audit = new pg.Client({ connectionString: db.url });
+await audit.connect();
+t.teardown(() => audit.end());
+
+const WORKERS = ['a.Worker', 'b.Worker', 'Ünï "q" / w', 'unknown'];
+const WINDOWS = [3, 30, 200, 2000, 8760]; // hours only; days; days and a month; months; a year
+const DAY = 86_400;
+let nextJob = 1;
+
+const rowArb = fc.record({
+  worker: fc.constantFrom(...WORKERS),
+  state: fc.constantFrom(...STATES),
+  results: fc.constantFrom<Json | undefined>(
+    undefined, null, {}, { cancel_reason: null }, ['x'], { cancel_reason: 'a' }, { cancel_reason: 'unknown' },
+    { cancel_reason: '' }, { cancel_reason: 'b' }, { cancel_reason: 7 },
+  ),
+  duration_ms: fc.oneof(
+    fc.constant(null), fc.constant(0), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 61, max: 2_000_000 }),
+    fc.constant(2_147_483_647),
+  ),
+  // recent rows, rows up to a few minutes in the future, late rows weeks or a year old
+  age_s: fc.oneof(fc.integer({ min: -300, max: 7_200 }), fc.integer({ min: 0, max: 40 * DAY }), fc.integer({ min: 0, max: 400 * DAY })),
+});
+
+const setArb = fc.oneof(
+  fc.constantFrom(...STATES).map((v) => sql.fragment`state = ${v}`),
+  fc.constantFrom<Json>({ cancel_reason: 'a' }, {}, { cancel_reason: 'unknown' }, null).map((v) => sql.fragment`results = ${sql.jsonb(v)}`),
+  fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 5_000_000 })).map((v) => sql.fragment`duration_ms = ${v}`),
+  fc.constantFrom(...WORKERS).map((v) => sql.fragment`worker = ${v}`),
+  fc.integer({ min: -600, max: 30 * DAY }).map((v) => sql.fragment`inserted_at = inserted_at - make_interval(secs => ${v})`),
+);
+
+const opArb = fc.oneof(
+  { weight: 3, arbitrary: fc.array(rowArb, { minLength: 1, maxLength: 40 }).map((rows) => ({ kind: 'insert' as const, rows })) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('update' as const), mod: fc.integer({ min: 2, max: 7 }), set: setArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), mod: fc.integer({ min: 3, max: 9 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'duplicate' as const }) },
+);
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Concurrent connections touch disjoint raw rows (id % lanes), and the same rollup rows. */
+async function run(connection: DatabaseConnection, op: Op, lane: number, lanes: number, salt: number) {
+  const mine = sql.fragment`id % ${lanes} = ${lane} AND (id / ${lanes}) % ${op.kind === 'update' || op.kind === 'delete' ? op.mod : 1} = ${salt % 2}`;
+  switch (op.kind) {
+    case 'insert':
+      return insertRows(connection as never, op.rows.map((r): TestRow => ({ ...r, job_id: nextJob++ })));
+    case 'update':
+      return connection.query(sql.unsafe`UPDATE job_execution_summaries SET ${op.set} WHERE ${mine}`);
+    case 'delete':
+      return connection.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE ${mine}`);
+    case 'duplicate': // the ingest endpoint's idempotent form: existing rows are skipped, and not counted twice
+      return connection.query(sql.unsafe`
+        INSERT INTO job_execution_summaries (job_id, attempt, worker, state, duration_ms)
+        SELECT job_id, attempt, worker, state, duration_ms FROM job_execution_summaries WHERE ${mine}
+        UNION ALL SELECT ${nextJob++}, 1, 'a.Worker', 'completed', 5
+        ON CONFLICT DO NOTHING`);
+  }
+}
+
+async function assertEveryWindowAgrees(label: string) {
+  for (const worker of [undefined, ...WORKERS]) {
+    for (const hours of WINDOWS) {
+      const found = await verifyWindow(db.pool, hours, worker);
+      if (found.length > 0) throw new Error(`${label}: ${worker ?? 'system'} ${hours} h: ${found.join('; ')}`);
+    }
+  }
+  const drift = await auditRollups(audit);
+  if (drift.length > 0) throw new Error(`${label}: rollups differ from a rebuild: ${drift.join('\n')}`);
+}
+
+t.test('histogram bins: exact integer bounds, every estimate within the bound', async (t) => {
+  t.ok(PERCENTILE_ERROR_BOUND < 0.01, `bound ${PERCENTILE_ERROR_BOUND} < 1 %`);
+  const bins = await db.pool.any(sql.type(z.object({ v: z.number(), bin: z.number() }))`
+    SELECT v, job_rollup_bin(v) AS bin FROM unnest(${sql.array([0, 1, 50, 51, 99, 100, 101, 1234, 999_999, 2_147_483_647, ...HISTOGRAM_THRESHOLDS.slice(40, 400).flatMap((x) => [x - 1, x])], 'int4')}) AS v
+  `);
+  for (const { v, bin } of bins) {
+    const estimate = binEstimate(bin);
+    if (Math.abs(estimate - v) > PERCENTILE_ERROR_BOUND * v) t.fail(`${v} in bin ${bin} estimated as ${estimate}`);
+  }
+  t.equal(binEstimate(0), 0, 'a duration of 0 has its own bin');
+  t.same(histogramPercentiles([{ bin: 7, n: 3 }], 7, [0.5, 1]), [7, 7], 'small values are exact');
+});
+
+t.test('random concurrent writes: every window equals the raw oracle after each step', async (t) => {
+  let step = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.array(opArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }), async (steps) => {
+      for (const ops of steps) {
+        step += 1;
+        await Promise.all(ops.map((op, lane) => db.pool.connect((c) => run(c, op, lane, ops.length, step))));
+        await assertEveryWindowAgrees(`step ${step} (${ops.map((o) => o.kind).join(', ')})`);
+      }
+    }),
+    { numRuns: 10, seed: Number(process.env.ROLLUP_SEED ?? 20261125), endOnFailure: true },
+  );
+  t.pass(`${step} steps of concurrent writes, every window of every worker agrees`);
+});
+
+t.test('the API says how it computed the answer, and compares with the previous window', async (t) => {
+  const app = await startTestApp(t, db);
+  const small = (await get(t, app, '/metrics/system?hours=2')).json();
+  t.equal(small.meta.method, 'exact');
+  t.equal(small.meta.percentile_error_bound, 0);
+  const year = (await get(t, app, '/metrics/system?hours=8760&compare=previous')).json();
+  t.equal(year.meta.method, 'rollup');
+  t.equal(year.meta.percentile_error_bound, PERCENTILE_ERROR_BOUND);
+  t.equal(year.meta.as_of, year.window.to);
+  t.equal(year.compare.previous.window.to, year.window.from, 'the previous window ends where this one starts');
+  const expected = year.compare.previous.success_rate === null || year.success_rate === null ? null : year.success_rate - year.compare.previous.success_rate;
+  t.equal(year.compare.deltas.success_rate, expected);
+  const worker = (await get(t, app, `/metrics/worker/${encodeURIComponent(WORKERS[2]!)}?hours=30&compare=previous`)).json();
+  t.equal(worker.worker, WORKERS[2]);
+  t.ok(worker.compare.previous, 'the worker endpoint compares too');
+  t.equal((await get(t, app, '/metrics/system?compare=next')).statusCode, 400, 'compare takes one value');
+});
