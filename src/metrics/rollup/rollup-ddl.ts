@@ -3,7 +3,7 @@ import { HISTOGRAM_THRESHOLDS } from './histogram.ts';
 /**
  * The rollups, kept exact inside PostgreSQL. `job_rollups` holds one row per (grain, worker,
  * bucket) — grain hour, day or month in UTC, worker NULL for "every worker" — with counts per state,
- * duration count / sum / max and a dense histogram (`hist[i + 1]` = rows in bin i, see histogram.ts).
+ * duration count / sum / max and a sparse histogram `hist` = [bin, count, bin, count, …] (histogram.ts).
  * `job_rollup_reasons` counts cancelled rows per reason, the NULL reason as its own key (never
  * merged with a literal "unknown"). Statement-level triggers with transition tables apply every
  * INSERT, UPDATE and DELETE of any writer as signed deltas, in the same transaction.
@@ -41,27 +41,41 @@ const FUNCTIONS = `
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN width_bucket(duration_ms, '{${HISTOGRAM_THRESHOLDS.join(',')}}'::integer[]);
 
-  -- A dense histogram from (bin, count) pairs; counts may be negative (deletes).
+  -- A histogram is a sparse array of pairs [bin, count, bin, count, …], bins ascending, no zero counts.
   CREATE FUNCTION job_rollup_hist(bins integer[], counts bigint[]) RETURNS integer[]
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-  DECLARE
-    h integer[] := '{}';
-    i integer;
-  BEGIN
-    FOR k IN 1 .. coalesce(cardinality(bins), 0) LOOP
-      i := bins[k] + 1;
-      IF cardinality(h) < i THEN h := h || array_fill(0, ARRAY[i - cardinality(h)]); END IF;
-      h[i] := h[i] + counts[k];
-    END LOOP;
-    RETURN h;
-  END $$;
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (
+      SELECT coalesce(array_agg(x ORDER BY b, o), '{}')
+      FROM (SELECT b, sum(c) AS s FROM unnest(bins, counts) AS u (b, c) GROUP BY b HAVING sum(c) <> 0) g
+      CROSS JOIN LATERAL (VALUES (1, b), (2, s::integer)) AS v (o, x)
+    );
 
+  -- Adds histogram b (usually a few pairs: one statement's rows) into a: a binary search per pair.
   CREATE FUNCTION job_rollup_hist_add(a integer[], b integer[]) RETURNS integer[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+  DECLARE
+    lo integer;
+    hi integer;
+    mid integer;
   BEGIN
-    IF cardinality(a) < cardinality(b) THEN a := a || array_fill(0, ARRAY[cardinality(b) - cardinality(a)]); END IF;
-    FOR i IN 1 .. cardinality(b) LOOP
-      IF b[i] <> 0 THEN a[i] := a[i] + b[i]; END IF;
+    IF cardinality(a) = 0 THEN RETURN b; END IF;
+    FOR k IN 1 .. cardinality(b) / 2 LOOP
+      lo := 1;
+      hi := cardinality(a) / 2;
+      WHILE lo <= hi LOOP
+        mid := (lo + hi) / 2;
+        IF a[2 * mid - 1] < b[2 * k - 1] THEN lo := mid + 1;
+        ELSIF a[2 * mid - 1] > b[2 * k - 1] THEN hi := mid - 1;
+        ELSE EXIT;
+        END IF;
+      END LOOP;
+      IF lo > hi THEN
+        a := a[1 : 2 * lo - 2] || ARRAY[b[2 * k - 1], b[2 * k]] || a[2 * lo - 1 :];
+      ELSIF a[2 * mid] + b[2 * k] = 0 THEN
+        a := a[1 : 2 * mid - 2] || a[2 * mid + 1 :];
+      ELSE
+        a[2 * mid] := a[2 * mid] + b[2 * k];
+      END IF;
     END LOOP;
     RETURN a;
   END $$;

@@ -108,7 +108,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     ),
     bins AS (
       SELECT bin, sum(n) AS n FROM (
-        SELECT i::int - 1 AS bin, c AS n FROM stats, unnest(stats.hist) WITH ORDINALITY AS u (c, i) WHERE c <> 0
+        SELECT stats.hist[2 * k - 1] AS bin, stats.hist[2 * k] AS n FROM stats, generate_series(1, cardinality(stats.hist) / 2) AS k
         UNION ALL SELECT job_rollup_bin(duration_ms), 1 FROM raw WHERE duration_ms IS NOT NULL
       ) x GROUP BY bin HAVING sum(n) <> 0
     )

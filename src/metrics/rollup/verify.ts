@@ -47,7 +47,7 @@ export async function verifyWindow(pool: DatabasePool, hours: number, worker?: s
 const normalised = (schema: 'public' | 'pg_temp') => `
   SELECT 'stats' AS kind, grain, worker, bucket, NULL AS reason,
          ARRAY[completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, coalesce(dur_max, -1)] AS counts,
-         (SELECT array_agg(ARRAY[i::int - 1, c] ORDER BY i) FROM unnest(hist) WITH ORDINALITY AS u (c, i) WHERE c <> 0) AS bins
+         hist
   FROM ${schema}.job_rollups WHERE completed + retryable + discarded + cancelled + snoozed <> 0
   UNION ALL
   SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${schema}.job_rollup_reasons WHERE n <> 0`;

@@ -1,0 +1,78 @@
+/**
+ * npm run rollup -- verify [--hours N]   compare rollup answers with the raw oracle for the system and
+ *                                        every worker over the window (default 24), and rebuild the
+ *                                        rollups in a rolled-back transaction to compare bucket by bucket
+ * npm run rollup -- rebuild              recompute the rollups from the raw rows (writers wait meanwhile)
+ * Reads DATABASE_URL; prints every difference and exits 1 if there is one.
+ */
+import pg from 'pg';
+import { loadConfig } from '../config.ts';
+import { createDatabasePool } from '../db/pool.ts';
+import { workersQuery } from '../metrics/workers-query.ts';
+import { backfillRollups } from '../metrics/rollup/backfill.ts';
+import { auditRollups, verifyWindow } from '../metrics/rollup/verify.ts';
+import { MAX_HOURS } from '../schemas/common.ts';
+import { runCli } from './run-cli.ts';
+
+const USAGE = 'usage: npm run rollup -- verify [--hours N] | rebuild';
+
+async function verify(databaseUrl: string, hours: number): Promise<number> {
+  const pool = await createDatabasePool(databaseUrl, { statementTimeoutMs: 600_000, connectionTimeoutMs: 10_000, maxPoolSize: 2 });
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  let failures = 0;
+  try {
+    const workers = (await pool.any(workersQuery())).map((w) => w.worker);
+    for (const worker of [undefined, ...workers]) {
+      const found = await verifyWindow(pool, hours, worker);
+      failures += found.length;
+      for (const line of found) console.log(`DIFF  ${worker ?? '(system)'} ${hours} h  ${line}`);
+    }
+    console.log(`${workers.length + 1} windows of ${hours} h compared with the raw oracle`);
+    const drift = await auditRollups(client, 50);
+    failures += drift.length;
+    for (const line of drift) console.log(`DRIFT ${line}`);
+    console.log('every rollup bucket compared with a rebuild from the raw rows');
+  } finally {
+    await client.end();
+    await pool.end();
+  }
+  return failures;
+}
+
+async function rebuild(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('LOCK TABLE job_execution_summaries IN SHARE ROW EXCLUSIVE MODE');
+    await client.query('DELETE FROM job_rollups');
+    await client.query('DELETE FROM job_rollup_reasons');
+    const rows = await backfillRollups(client, (message) => console.log(message));
+    await client.query('COMMIT');
+    console.log(`rebuilt the rollups from ${rows} rows`);
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+await runCli(async () => {
+  const [command, ...rest] = process.argv.slice(2);
+  const { databaseUrl } = loadConfig();
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  if (command === 'rebuild' && rest.length === 0) return rebuild(databaseUrl);
+  if (command !== 'verify') throw new Error(USAGE);
+  let hours = 24;
+  if (rest.length > 0) {
+    if (rest.length !== 2 || rest[0] !== '--hours' || !/^[1-9][0-9]{0,3}$/.test(rest[1]!) || Number(rest[1]) > MAX_HOURS) {
+      throw new Error(`--hours must be a whole number from 1 to ${MAX_HOURS}. ${USAGE}`);
+    }
+    hours = Number(rest[1]);
+  }
+  const failures = await verify(databaseUrl, hours);
+  if (failures > 0) throw new Error(`${failures} difference(s) between the rollups and the raw rows`);
+  console.log('PASS: the rollups agree with the raw rows');
+});
