@@ -92,6 +92,10 @@ t.test('histogram bins: exact integer bounds, every estimate within the bound', 
   }
   t.equal(binEstimate(0), 0, 'a duration of 0 has its own bin');
   t.same(histogramPercentiles([{ bin: 7, n: 3 }], 7, [0.5, 1]), [7, 7], 'small values are exact');
+  const add = (a: string, b: string) =>
+    db.pool.oneFirst(sql.type(z.object({ h: z.array(z.array(z.number())) }))`SELECT job_rollup_hist_add(${a}::int[], ${b}::int[]) AS h`);
+  t.same(await add('{{1,2},{5,1}}', '{{9,1},{0,1},{5,-1}}'), [[0, 1], [1, 2], [9, 1]], 'merge keeps bins sorted, drops zeros');
+  t.same(await add('{{1,2}}', '{{1,-2},{3,1}}'), [[3, 1]], 'a histogram emptied mid-merge takes new bins');
 });
 
 t.test('random concurrent writes: every window equals the raw oracle after each step', async (t) => {

@@ -3,7 +3,7 @@ import { HISTOGRAM_THRESHOLDS } from './histogram.ts';
 /**
  * The rollups, kept exact inside PostgreSQL. `job_rollups` holds one row per (grain, worker,
  * bucket) — grain hour, day or month in UTC, worker NULL for "every worker" — with counts per state,
- * duration count / sum / max and a sparse histogram `hist` = [bin, count, bin, count, …] (histogram.ts).
+ * duration count / sum / max and a sparse histogram `hist` = {{bin, count}, …} (histogram.ts).
  * `job_rollup_reasons` counts cancelled rows per reason, the NULL reason as its own key (never
  * merged with a literal "unknown"). Statement-level triggers with transition tables apply every
  * INSERT, UPDATE and DELETE of any writer as signed deltas, in the same transaction.
@@ -13,6 +13,10 @@ export type Grain = (typeof GRAINS)[number];
 
 const STATE_COLUMNS = ['completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const;
 
+/**
+ * A day's or a month's histogram holds up to ~920 bins (7.4 kB): compressed, every hist[i][j] in a
+ * merge would inflate it again, so rows stay plain up to a page (toast_tuple_target).
+ */
 const TABLES = `
   CREATE TABLE job_rollups (
     grain text NOT NULL CHECK (grain IN ('hour', 'day', 'month')),
@@ -24,7 +28,7 @@ const TABLES = `
     dur_max integer,
     hist integer[] NOT NULL DEFAULT '{}',
     CONSTRAINT job_rollups_key UNIQUE NULLS NOT DISTINCT (grain, worker, bucket)
-  ) WITH (fillfactor = 70);
+  ) WITH (fillfactor = 70, toast_tuple_target = 8160);
   CREATE INDEX job_rollups_grain_bucket ON job_rollups (grain, bucket);
   CREATE TABLE job_rollup_reasons (
     grain text NOT NULL CHECK (grain IN ('hour', 'day', 'month')),
@@ -41,16 +45,15 @@ const FUNCTIONS = `
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN width_bucket(duration_ms, '{${HISTOGRAM_THRESHOLDS.join(',')}}'::integer[]);
 
-  -- A histogram is a sparse array of pairs [bin, count, bin, count, …], bins ascending, no zero counts.
+  -- A histogram is a sparse N × 2 array {{bin, count}, …}, bins ascending, no zero counts.
   CREATE FUNCTION job_rollup_hist(bins integer[], counts bigint[]) RETURNS integer[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (
-      SELECT coalesce(array_agg(x ORDER BY b, o), '{}')
+      SELECT coalesce(array_agg(ARRAY[b, s::integer] ORDER BY b), '{}')
       FROM (SELECT b, sum(c) AS s FROM unnest(bins, counts) AS u (b, c) GROUP BY b HAVING sum(c) <> 0) g
-      CROSS JOIN LATERAL (VALUES (1, b), (2, s::integer)) AS v (o, x)
     );
 
-  -- Adds histogram b (usually a few pairs: one statement's rows) into a: a binary search per pair.
+  -- Adds histogram b (usually a few bins: one statement's rows) into a: a binary search per bin.
   CREATE FUNCTION job_rollup_hist_add(a integer[], b integer[]) RETURNS integer[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
   DECLARE
@@ -59,22 +62,22 @@ const FUNCTIONS = `
     mid integer;
   BEGIN
     IF cardinality(a) = 0 THEN RETURN b; END IF;
-    FOR k IN 1 .. cardinality(b) / 2 LOOP
+    FOR k IN 1 .. coalesce(array_length(b, 1), 0) LOOP
       lo := 1;
-      hi := cardinality(a) / 2;
+      hi := coalesce(array_length(a, 1), 0);
       WHILE lo <= hi LOOP
         mid := (lo + hi) / 2;
-        IF a[2 * mid - 1] < b[2 * k - 1] THEN lo := mid + 1;
-        ELSIF a[2 * mid - 1] > b[2 * k - 1] THEN hi := mid - 1;
+        IF a[mid][1] < b[k][1] THEN lo := mid + 1;
+        ELSIF a[mid][1] > b[k][1] THEN hi := mid - 1;
         ELSE EXIT;
         END IF;
       END LOOP;
       IF lo > hi THEN
-        a := a[1 : 2 * lo - 2] || ARRAY[b[2 * k - 1], b[2 * k]] || a[2 * lo - 1 :];
-      ELSIF a[2 * mid] + b[2 * k] = 0 THEN
-        a := a[1 : 2 * mid - 2] || a[2 * mid + 1 :];
+        a := a[1 : lo - 1][1 : 2] || ARRAY[[b[k][1], b[k][2]]] || a[lo :][1 : 2];
+      ELSIF a[mid][2] + b[k][2] = 0 THEN
+        a := a[1 : mid - 1][1 : 2] || a[mid + 1 :][1 : 2];
       ELSE
-        a[2 * mid] := a[2 * mid] + b[2 * k];
+        a[mid][2] := a[mid][2] + b[k][2];
       END IF;
     END LOOP;
     RETURN a;

@@ -1,5 +1,6 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
+import { STATES } from '../../schemas/common.ts';
 
 export const RollupMetricsRow = z.object({
   window_from: z.string(),
@@ -83,22 +84,23 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     ),
     stats AS (${pieces('job_rollups')}),
     reasons AS (${pieces('job_rollup_reasons')}),
+    from_rollups AS (
+      SELECT ${sql.join(STATES.map((state) => sql.fragment`coalesce(sum(${sql.identifier([state])}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `)},
+        coalesce(sum(dur_count), 0) AS durations, coalesce(sum(dur_sum), 0) AS duration_sum, max(dur_max) AS duration_max,
+        count(*) + (SELECT count(*) FROM reasons) AS n
+      FROM stats
+    ),
+    from_raw AS (
+      SELECT ${sql.join(STATES.map((state) => sql.fragment`count(*) FILTER (WHERE state = ${state}) AS ${sql.identifier([state])}`), sql.fragment`, `)},
+        count(duration_ms) AS durations, coalesce(sum(duration_ms), 0) AS duration_sum, max(duration_ms) AS duration_max, count(*) AS n,
+        percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS raw_pct
+      FROM raw
+    ),
     totals AS (
-      SELECT
-        ${sql.join(
-          ['completed', 'retryable', 'discarded', 'cancelled', 'snoozed'].map(
-            (state) => sql.fragment`
-              (SELECT coalesce(sum(${sql.identifier([state])}), 0) FROM stats)
-              + (SELECT count(*) FROM raw WHERE state = ${state}) AS ${sql.identifier([state])}`,
-          ),
-          sql.fragment`,`,
-        )},
-        (SELECT coalesce(sum(dur_count), 0) FROM stats) + (SELECT count(duration_ms) FROM raw) AS durations,
-        (SELECT coalesce(sum(dur_sum), 0) FROM stats) + (SELECT coalesce(sum(duration_ms), 0) FROM raw) AS duration_sum,
-        greatest((SELECT max(dur_max) FROM stats), (SELECT max(duration_ms) FROM raw)) AS duration_max,
-        (SELECT count(*) FROM stats) + (SELECT count(*) FROM reasons) AS rollup_rows,
-        (SELECT count(*) FROM raw) AS raw_rows,
-        (SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) FROM raw) AS raw_pct
+      SELECT ${sql.join(STATES.map((state) => sql.fragment`a.${sql.identifier([state])} + b.${sql.identifier([state])} AS ${sql.identifier([state])}`), sql.fragment`, `)},
+        a.durations + b.durations AS durations, a.duration_sum + b.duration_sum AS duration_sum,
+        greatest(a.duration_max, b.duration_max) AS duration_max, a.n AS rollup_rows, b.n AS raw_rows, b.raw_pct
+      FROM from_rollups a, from_raw b
     ),
     reason_counts AS (
       SELECT reason, sum(n) AS n FROM (
@@ -108,7 +110,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     ),
     bins AS (
       SELECT bin, sum(n) AS n FROM (
-        SELECT stats.hist[2 * k - 1] AS bin, stats.hist[2 * k] AS n FROM stats, generate_series(1, cardinality(stats.hist) / 2) AS k
+        SELECT u.bin, u.n FROM stats, unnest(stats.hist[:][1:1], stats.hist[:][2:2]) AS u (bin, n)
         UNION ALL SELECT job_rollup_bin(duration_ms), 1 FROM raw WHERE duration_ms IS NOT NULL
       ) x GROUP BY bin HAVING sum(n) <> 0
     )
