@@ -1,21 +1,10 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { STATES } from '../../schemas/common.ts';
+import { WindowMetricsRow } from '../window-metrics-query.ts';
 
-export const RollupMetricsRow = z.object({
-  window_from: z.string(),
-  window_to: z.string(),
-  executions: z.number().int(),
-  completed: z.number().int(),
-  retryable: z.number().int(),
-  discarded: z.number().int(),
-  cancelled: z.number().int(),
-  snoozed: z.number().int(),
-  unknown_reasons: z.number().int(),
-  by_reason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
-  durations: z.number().int(),
-  duration_avg: z.number().nullable(),
-  duration_max: z.number().int().nullable(),
+/** The raw query's row, with the histogram instead of percentiles, and what was read. */
+export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
   /** [bin, count] pairs of the window's duration histogram (see histogram.ts). */
   histogram: z.array(z.tuple([z.number().int(), z.number().int()])),
   /** percentile_cont over the raw rows: exact when no rollup row was used. */
