@@ -130,3 +130,12 @@ t.test('the API says how it computed the answer, and compares with the previous 
   t.ok(worker.compare.previous, 'the worker endpoint compares too');
   t.equal((await get(t, app, '/metrics/system?compare=next')).statusCode, 400, 'compare takes one value');
 });
+
+t.test('TRUNCATE empties the rollups too', async (t) => {
+  await db.pool.query(sql.unsafe`TRUNCATE job_execution_summaries`);
+  const left = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT (SELECT count(*) FROM job_rollups) + (SELECT count(*) FROM job_rollup_reasons) AS n
+  `);
+  t.equal(left, 0);
+  t.same(await verifyWindow(db.pool, 8760), []);
+});
