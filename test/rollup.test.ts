@@ -96,6 +96,12 @@ t.test('histogram bins: exact integer bounds, every estimate within the bound', 
     db.pool.oneFirst(sql.type(z.object({ h: z.array(z.array(z.number())) }))`SELECT job_rollup_hist_add(${a}::int[], ${b}::int[]) AS h`);
   t.same(await add('{{1,2},{5,1}}', '{{9,1},{0,1},{5,-1}}'), [[0, 1], [1, 2], [9, 1]], 'merge keeps bins sorted, drops zeros');
   t.same(await add('{{1,2}}', '{{1,-2},{3,1}}'), [[3, 1]], 'a histogram emptied mid-merge takes new bins');
+  const many = Array.from({ length: 40 }, (_, i) => [i * 2, 1]);
+  t.same(
+    await add(`{{1,1},{2,-1}}`, JSON.stringify(many).replaceAll('[', '{').replaceAll(']', '}')),
+    [[0, 1], [1, 1], ...many.slice(2)],
+    'a big batch merges in one pass, zeros dropped',
+  );
 });
 
 t.test('random concurrent writes: every window equals the raw oracle after each step', async (t) => {

@@ -53,7 +53,7 @@ const FUNCTIONS = `
       FROM (SELECT b, sum(c) AS s FROM unnest(bins, counts) AS u (b, c) GROUP BY b HAVING sum(c) <> 0) g
     );
 
-  -- Adds histogram b (usually a few bins: one statement's rows) into a: a binary search per bin.
+  -- Adds histogram b into a: a binary search per bin when b is a few bins (one statement's rows).
   CREATE FUNCTION job_rollup_hist_add(a integer[], b integer[]) RETURNS integer[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
   DECLARE
@@ -62,6 +62,10 @@ const FUNCTIONS = `
     mid integer;
   BEGIN
     IF cardinality(a) = 0 THEN RETURN b; END IF;
+    -- A big batch brings hundreds of bins: one hashed merge instead of an array copy per new bin.
+    IF array_length(b, 1) > 16 THEN
+      RETURN job_rollup_hist(a[:][1:1] || b[:][1:1], (a[:][2:2] || b[:][2:2])::bigint[]);
+    END IF;
     FOR k IN 1 .. coalesce(array_length(b, 1), 0) LOOP
       lo := 1;
       hi := coalesce(array_length(a, 1), 0);
