@@ -4,18 +4,22 @@ import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
 import { MAX_WORKER_LENGTH } from './schemas/common.ts';
+import auth, { type AuthOptions } from './plugins/app/auth.ts';
 import database from './plugins/app/database.ts';
 import errorHandler from './plugins/app/error-handler.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
 import healthRoutes from './routes/health/index.ts';
+import ingestRoutes from './routes/job-executions/ingest.ts';
 import metricsRoutes from './routes/metrics/index.ts';
 
 export interface AppOptions {
   pool: DatabasePool;
   closePool?: boolean;
   logger?: FastifyServerOptions['logger'];
+  /** INGEST_TOKEN and READ_TOKEN; without them ingest is disabled and reads are open. */
+  auth?: AuthOptions;
   /** Extra Fastify settings, e.g. the server's timeouts. */
   server?: Partial<FastifyServerOptions>;
 }
@@ -44,12 +48,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(errorHandler);
   await app.register(strictQuery);
+  await app.register(auth, options.auth ?? {});
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
   await app.register(healthRoutes, { prefix: '/health' });
+  await app.register(ingestRoutes, { prefix: '/job-executions' });
 
   return app;
 }

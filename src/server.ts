@@ -43,6 +43,7 @@ async function start(config: Config) {
       pool,
       closePool: true,
       logger: loggerOptions(config.logLevel),
+      auth: { ingestToken: config.ingestToken, readToken: config.readToken },
       server: { connectionTimeout: 60_000, keepAliveTimeout: 72_000, requestTimeout: 120_000 },
     });
     if (embedded) app.log.info(`demo data: ${await ensureDemoData(pool)}`);

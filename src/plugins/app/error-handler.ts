@@ -42,17 +42,35 @@ const isStatementTimeout = (error: unknown) =>
 /** Turns Ajv's errors into the contract's `errors` list and a detail that names the parameter. */
 function validationProblem(error: FastifyError, request: FastifyRequest): Problem {
   const source = SOURCE_NAMES[error.validationContext ?? ''] ?? 'parameter';
+  const seen = new Set<string>();
   const errors = (error.validation ?? []).map((issue) => {
-    const missing = (issue.params as { missingProperty?: string }).missingProperty;
-    const path = issue.instancePath.split('/').filter(Boolean).concat(missing ? [missing] : []);
+    const params = issue.params as { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] };
+    const missing = params.missingProperty;
+    const named = missing ?? params.additionalProperty;
+    const path = issue.instancePath.split('/').filter(Boolean).concat(named ? [named] : []);
     // Batch items: /executions/3/state → index 3, field "state".
     const indexAt = path.findIndex((part) => /^\d+$/.test(part));
     const index = indexAt >= 0 ? Number(path[indexAt]) : undefined;
     const field = (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.join('.') || source;
     const noNul = issue.keyword === 'pattern' && (issue.params as { pattern?: string }).pattern === NO_NUL_PATTERN;
-    const message = missing ? 'is required' : noNul ? 'must not contain U+0000 (NUL)' : (issue.message ?? 'is invalid');
+    const message = missing
+      ? 'is required'
+      : params.additionalProperty
+        ? 'is not a known field'
+        : noNul
+          ? 'must not contain U+0000 (NUL)'
+          : params.allowedValues
+            ? `must be one of ${params.allowedValues.join(', ')}`
+            : (issue.message ?? 'is invalid');
     return index === undefined ? { field, message } : { index, field, message };
-  });
+  })
+    // A nullable field that fails reports each branch; the first says what was wrong.
+    .filter(({ index, field }) => {
+      const key = `${index}/${field}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   const first = errors[0];
   const detail = first
     ? `${source} "${first.field}"${first.index === undefined ? '' : ` of item ${first.index}`} ${first.message}` +
