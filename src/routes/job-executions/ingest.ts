@@ -8,6 +8,9 @@ import { IngestBodySchema, IngestResultSchema, MAX_BATCH, MAX_BODY_BYTES } from 
 import { problemResponse } from '../../schemas/problem.ts';
 
 const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  // Fastify parses text/plain by default; here only JSON is a body, anything else a 415.
+  fastify.removeContentTypeParser('text/plain');
+
   fastify.post('/', {
     bodyLimit: MAX_BODY_BYTES,
     validatorCompiler: strictBodyValidator,
