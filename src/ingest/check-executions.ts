@@ -16,11 +16,11 @@ export function rfc3339Millis(text: string): number | null {
   const m = RFC_3339.exec(text);
   if (!m) return null;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, Math.floor(Number(m[7] ?? 0) * 1000));
+  const millis = Math.floor(Number(m[7] ?? 0) * 1000);
+  // Date.UTC reads years 0–99 as 1900–1999; such years are in the distant past either way.
+  const utc = year < 100 ? -Infinity : Date.UTC(year, month - 1, day, hour, minute, second, millis);
   const offsetMinutes = m[8] ? (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0)) : 0;
-  return date.getTime() - offsetMinutes * 60_000;
+  return utc - offsetMinutes * 60_000;
 }
 
 /** Why a string cannot be stored as sent, or null. PostgreSQL text and jsonb hold neither. */
@@ -30,22 +30,26 @@ function unstorable(text: string): string | null {
   return null;
 }
 
-/** Walks `results` without recursion; reports the first key or string jsonb would refuse. */
-function checkResults(results: object): string | null {
-  const pending: [unknown, number][] = [[results, 1]];
-  while (pending.length > 0) {
-    const [value, depth] = pending.pop()!;
-    if (typeof value === 'string') {
-      const why = unstorable(value);
-      if (why) return `strings ${why}`;
-    } else if (value !== null && typeof value === 'object') {
-      if (depth > MAX_RESULTS_DEPTH) return `must not be nested deeper than ${MAX_RESULTS_DEPTH} levels`;
-      for (const [key, child] of Object.entries(value)) {
-        const why = Array.isArray(value) ? null : unstorable(key);
-        if (why) return `keys ${why}`;
-        pending.push([child, depth + 1]);
-      }
+/** The first key or string of `results` jsonb would refuse; recursion stops at the depth limit. */
+function checkResults(value: unknown, depth = 1): string | null {
+  if (typeof value === 'string') {
+    const why = unstorable(value);
+    return why && `strings ${why}`;
+  }
+  if (value === null || typeof value !== 'object') return null;
+  if (depth > MAX_RESULTS_DEPTH) return `must not be nested deeper than ${MAX_RESULTS_DEPTH} levels`;
+  if (Array.isArray(value)) {
+    for (const element of value) {
+      const why = checkResults(element, depth + 1);
+      if (why) return why;
     }
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    const badKey = unstorable(key);
+    if (badKey) return `keys ${badKey}`;
+    const why = checkResults((value as Record<string, unknown>)[key], depth + 1);
+    if (why) return why;
   }
   return null;
 }
@@ -64,14 +68,14 @@ function checkInsertedAt(text: string, now: number): string | null {
  */
 export function checkExecutions(executions: readonly Execution[], now = Date.now()): ItemError[] {
   const errors: ItemError[] = [];
+  const report = (index: number, field: string, message: string | null) => {
+    if (message) errors.push({ index, field, message });
+  };
   executions.forEach((item, index) => {
-    const checks: [string, string | null][] = [
-      ['worker', unstorable(item.worker)],
-      ['queue', typeof item.queue === 'string' ? unstorable(item.queue) : null],
-      ['results', item.results ? checkResults(item.results) : null],
-      ['inserted_at', item.inserted_at === undefined ? null : checkInsertedAt(item.inserted_at, now)],
-    ];
-    for (const [field, message] of checks) if (message) errors.push({ index, field, message });
+    report(index, 'worker', unstorable(item.worker));
+    if (typeof item.queue === 'string') report(index, 'queue', unstorable(item.queue));
+    if (item.results) report(index, 'results', checkResults(item.results));
+    if (item.inserted_at !== undefined) report(index, 'inserted_at', checkInsertedAt(item.inserted_at, now));
   });
   return errors;
 }
