@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import t from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { get, request, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { oracle, type Json, type TestRow } from './helpers/rows.ts';
+import { rfc3339Millis } from '../src/ingest/check-executions.ts';
 import type { Execution } from '../src/schemas/executions.ts';
 
 const INGEST_TOKEN = 'ingest-token-0123456789abcdef';
@@ -153,6 +155,7 @@ t.test('one bad item rejects the batch, naming each index and field', async (t) 
     ['inserted_at not a date', { inserted_at: 'yesterday' }, 'inserted_at'],
     ['inserted_at on February 30', { inserted_at: '2026-02-30T10:00:00Z' }, 'inserted_at'],
     ['inserted_at in year 0', { inserted_at: '0000-01-01T00:00:00Z' }, 'inserted_at'],
+    ['inserted_at offset +20:00', { inserted_at: '2026-11-25T10:00:00+20:00' }, 'inserted_at'],
     ['results a string', { results: 'cancelled' }, 'results'],
     ['results an array', { results: ['x'] }, 'results'],
     ['NUL in a results string', { results: { cancel_reason: 'a\u0000' } }, 'results'],
@@ -236,4 +239,46 @@ t.test('20 clients posting overlapping batches at once store each pair exactly o
     SELECT count(*) AS n FROM job_execution_summaries WHERE worker = ${worker}
   `);
   t.equal(stored, distinct, 'the table holds exactly the distinct pairs');
+});
+
+t.test('inserted_at is read as PostgreSQL reads it, in every RFC 3339 spelling', async (t) => {
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  const dateTime = fc
+    .record({
+      year: fc.integer({ min: 1, max: 9999 }),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 28 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      minute: fc.integer({ min: 0, max: 59 }),
+      second: fc.integer({ min: 0, max: 59 }),
+      fraction: fc.option(fc.stringMatching(/^[0-9]{1,9}$/), { nil: undefined }),
+      separator: fc.constantFrom('T', 't', ' '),
+      zone: fc.oneof(
+        fc.constantFrom('Z', 'z'),
+        fc.record({ sign: fc.constantFrom('+', '-'), h: fc.integer({ min: 0, max: 15 }), m: fc.integer({ min: 0, max: 59 }), colon: fc.constantFrom(':', '') }),
+      ),
+    })
+    .map(({ year, month, day, hour, minute, second, fraction, separator, zone }) => {
+      const offset = typeof zone === 'string' ? zone : `${zone.sign}${pad(zone.h)}${zone.colon}${pad(zone.m)}`;
+      const time = `${pad(hour)}:${pad(minute)}:${pad(second)}${fraction === undefined ? '' : `.${fraction}`}`;
+      return `${pad(year, 4)}-${pad(month)}-${pad(day)}${separator}${time}${offset}`;
+    });
+  const samples = [...fc.sample(dateTime, { numRuns: 300, seed: 5 }), '2026-12-31T23:59:60Z', '2026-11-25T10:00:00+05'];
+  const parsed = await db.pool.any(sql.type(z.object({ text: z.string(), ms: z.number() }))`
+    SELECT text, floor(extract(epoch FROM text::timestamptz) * 1000)::float8 AS ms
+    FROM unnest(${sql.array(samples, 'text')}) AS text
+  `);
+  for (const { text, ms } of parsed) {
+    const ours = rfc3339Millis(text);
+    // PostgreSQL rounds past microseconds, which can carry into the next millisecond.
+    t.ok(ours !== null && Math.abs(ours - ms) <= 1, `${text}: ${ours} vs PostgreSQL ${ms}`);
+  }
+  t.equal(parsed.length, samples.length);
+
+  // RFC 3339 allows offsets up to 23:59, PostgreSQL under 16:00: refused here, never a 500 there.
+  for (const text of ['2026-11-25T10:00:00+16:00', '2026-11-25T10:00:00-2359']) {
+    t.equal(rfc3339Millis(text), null, `${text} is refused`);
+    await t.rejects(db.pool.query(sql.unsafe`SELECT ${text}::timestamptz`), `${text}: PostgreSQL refuses it too`);
+  }
+  t.not(rfc3339Millis('2026-11-25T10:00:00-15:59'), null, 'the largest offset PostgreSQL takes');
 });

@@ -11,16 +11,24 @@ export const MAX_RESULTS_DEPTH = 64;
 /** The date-time format as Ajv accepts it (RFC 3339: `T` or a space, `Z` or an offset, any case). */
 const RFC_3339 = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?(?:[Zz]|([+-])(\d\d)(?::?(\d\d))?)$/;
 
-/** Epoch milliseconds of an RFC 3339 date-time (a leap second rolls over, as in PostgreSQL), or null. */
+/** PostgreSQL refuses offsets of 16 hours or more ("time zone displacement out of range"); RFC 3339 allows 23:59. */
+const MAX_OFFSET_MINUTES = 16 * 60 - 1;
+
+/**
+ * Epoch milliseconds of an RFC 3339 date-time (a leap second rolls over, as in PostgreSQL), or null
+ * when it is not one or PostgreSQL could not store it.
+ */
 export function rfc3339Millis(text: string): number | null {
   const m = RFC_3339.exec(text);
   if (!m) return null;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const millis = Math.floor(Number(m[7] ?? 0) * 1000);
-  // Date.UTC reads years 0–99 as 1900–1999; such years are in the distant past either way.
-  const utc = year < 100 ? -Infinity : Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  const offsetMinutes = m[8] ? (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0)) : 0;
-  return utc - offsetMinutes * 60_000;
+  let utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  // Date.UTC reads years 0–99 as 1900–1999 (with the same leap years): move them back.
+  if (year < 100) utc = new Date(utc).setUTCFullYear(year);
+  const offsetMinutes = m[8] ? Number(m[9]) * 60 + Number(m[10] ?? 0) : 0;
+  if (offsetMinutes > MAX_OFFSET_MINUTES) return null;
+  return utc - (m[8] === '-' ? -offsetMinutes : offsetMinutes) * 60_000;
 }
 
 /** Why a string cannot be stored as sent, or null. PostgreSQL text and jsonb hold neither. */
@@ -57,7 +65,7 @@ function checkResults(value: unknown, depth = 1): string | null {
 function checkInsertedAt(text: string, now: number): string | null {
   const at = rfc3339Millis(text);
   // PostgreSQL has no year 0 (RFC 3339 does): reject it here rather than fail the statement.
-  if (at === null || text.startsWith('0000')) return 'must be an RFC 3339 date-time from year 0001, e.g. 2026-11-25T10:00:00Z';
+  if (at === null || text.startsWith('0000')) return 'must be an RFC 3339 date-time from year 0001 with an offset under ±16:00, e.g. 2026-11-25T10:00:00Z';
   if (at > now + MAX_FUTURE_MS) return `must not be more than 5 minutes in the future (got ${text}, now ${new Date(now).toISOString()})`;
   return null;
 }
