@@ -173,6 +173,8 @@ t.test('one bad item rejects the batch, naming each index and field', async (t) 
     t.match(body, { status: 400, detail: new RegExp(`"${field}" of item 1 `) }, `${name}: detail names item 1 and ${field}`);
     t.same(body.errors.map((e: { index: number; field: string }) => [e.index, e.field]), [[1, field]], `${name}: errors`);
   }
+  const notAnObject = await post([good(), 'x']);
+  t.same(notAnObject.json().errors, [{ index: 1, field: 'executions', message: 'must be object' }], 'an item that is not an object');
   const several = await post([{ ...good(), state: 'x' }, good(), { ...good(), worker: '', duration_ms: -5 }]);
   t.same(
     several.json().errors.map((e: { index: number; field: string }) => `${e.index}.${e.field}`).sort(),

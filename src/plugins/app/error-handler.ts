@@ -51,7 +51,8 @@ function validationProblem(error: FastifyError, request: FastifyRequest): Proble
     // Batch items: /executions/3/state → index 3, field "state".
     const indexAt = path.findIndex((part) => /^\d+$/.test(part));
     const index = indexAt >= 0 ? Number(path[indexAt]) : undefined;
-    const field = (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.join('.') || source;
+    // A whole item (/executions/3) is named by its list: field "executions", index 3.
+    const field = (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.slice(0, indexAt).join('.') || source;
     const noNul = issue.keyword === 'pattern' && (issue.params as { pattern?: string }).pattern === NO_NUL_PATTERN;
     const message = missing
       ? 'is required'
