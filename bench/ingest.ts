@@ -131,7 +131,7 @@ try {
   await migrate(database.url, { direction: 'up' });
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
-  const postgres = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+  const postgres = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
   const rowCount = async () =>
     Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM job_execution_summaries')).rows[0]!.n);
   const service = await startService(database.url);
