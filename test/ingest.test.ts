@@ -188,6 +188,19 @@ t.test('one bad item rejects the batch, naming each index and field', async (t) 
     t.equal(response.statusCode, 400, `executions ${Array.isArray(executions) ? `of ${executions.length}` : 'not an array'}`);
     t.match(response.json(), { detail: /executions/ });
   }
+  const json = { ...auth, 'content-type': 'application/json' };
+  const manyItems = await request(t, app, {
+    method: 'POST', url: '/job-executions', headers: json, payload: `{"executions":[${Array(300_000).fill('{}').join(',')}]}`,
+  });
+  t.match(manyItems.json(), { status: 400, detail: /at most 1000 items \(got 300000\)/ }, 'a list too long is refused before its items are checked');
+  t.ok(manyItems.body.length < 1_000, 'in a short answer');
+  const unknownFields = `{${Array.from({ length: 100 }, (_, i) => `"k${i}":1`).join(',')}}`;
+  const manyErrors = await request(t, app, {
+    method: 'POST', url: '/job-executions', headers: json, payload: `{"executions":[${Array(1_000).fill(unknownFields).join(',')}]}`,
+  });
+  t.equal(manyErrors.json().errors.length, 1_000, 'at most 1,000 errors are listed');
+  t.match(manyErrors.json().detail, /\(and 102999 more\)/, 'the detail counts them all');
+
   const ok = await post([execution(worker, 10, { inserted_at: new Date(Date.now() + 4 * 60_000).toISOString() }).item]);
   t.equal(ok.statusCode, 201, '4 minutes ahead is within the allowed clock skew');
 });

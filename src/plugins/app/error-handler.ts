@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { fieldsProblem, PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
 import { NO_NUL_PATTERN } from '../../schemas/common.ts';
 import type { Problem } from '../../schemas/problem.ts';
 
@@ -72,13 +72,8 @@ function validationProblem(error: FastifyError, request: FastifyRequest): Proble
       seen.add(key);
       return true;
     });
-  const first = errors[0];
-  const detail = first
-    ? `${source} "${first.field}"${first.index === undefined ? '' : ` of item ${first.index}`} ${first.message}` +
-      (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '')
-    : error.message;
   const kind = error.validationContext === 'body' ? PROBLEMS.invalidBody : PROBLEMS.invalidParameter;
-  return problem(kind, request, detail, { errors });
+  return errors.length > 0 ? fieldsProblem(kind, request, source, errors) : problem(kind, request, error.message);
 }
 
 const CLIENT_ERRORS: Record<number, (typeof PROBLEMS)[keyof typeof PROBLEMS]> = {

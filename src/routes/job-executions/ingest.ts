@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { fieldsProblem, PROBLEMS, sendProblem } from '../../http/problems.ts';
 import { strictBodyValidator } from '../../http/strict-body.ts';
 import { checkExecutions } from '../../ingest/check-executions.ts';
 import { insertExecutions } from '../../ingest/insert-executions.ts';
@@ -36,15 +36,18 @@ const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         504: problemResponse('The insert exceeded its time limit'),
       },
     },
+    // Ajv reports every error of every item: an oversized list is refused before it is walked.
+    preValidation: async (request, reply) => {
+      const { executions } = (request.body ?? {}) as { executions?: unknown };
+      if (Array.isArray(executions) && executions.length > MAX_BATCH) {
+        const message = `must have at most ${MAX_BATCH} items (got ${executions.length}); split the batch`;
+        return sendProblem(reply, fieldsProblem(PROBLEMS.invalidBody, request, 'body field', [{ field: 'executions', message }]));
+      }
+    },
     handler: async (request, reply) => {
       const { executions } = request.body;
       const errors = checkExecutions(executions);
-      const first = errors[0];
-      if (first) {
-        const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-        const detail = `body field "${first.field}" of item ${first.index} ${first.message}${more}`;
-        return sendProblem(reply, problem(PROBLEMS.invalidBody, request, detail, { errors }));
-      }
+      if (errors.length > 0) return sendProblem(reply, fieldsProblem(PROBLEMS.invalidBody, request, 'body field', errors));
       return reply.code(201).send(await insertExecutions(fastify.db, executions));
     },
   });
