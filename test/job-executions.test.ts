@@ -11,7 +11,7 @@ const db = await startTestDatabase(t);
 const app = await startTestApp(t, db);
 
 // Many rows share one inserted_at (one INSERT, one now()): only the id tells them apart across pages.
-const TIES: TestRow[] = Array.from({ length: 130 }, (_, i) => ({
+const TIES: TestRow[] = Array.from({ length: 130 }, (_, i): TestRow => ({
   job_id: 500_000 + i,
   worker: i % 2 ? SHOWTIME : MAILER,
   state: i % 5 === 0 ? 'completed' : 'cancelled',
