@@ -24,6 +24,7 @@ const Shape = z.object({
   max_duration: z.number(),
   oldest_days: z.number(),
   future: z.number(),
+  time_order: z.number(),
 });
 
 t.test('the synthetic rows have the seed distribution', async (t) => {
@@ -50,7 +51,8 @@ t.test('the synthetic rows have the seed distribution', async (t) => {
       percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
       max(duration_ms) AS max_duration,
       extract(epoch FROM now() - min(inserted_at)) / 86400 AS oldest_days,
-      count(*) FILTER (WHERE inserted_at > now()) AS future
+      count(*) FILTER (WHERE inserted_at > now()) AS future,
+      corr(id, extract(epoch FROM inserted_at)) AS time_order
     FROM r
   `);
   const near = (found: number, want: number, tolerance: number, what: string) =>
@@ -71,6 +73,7 @@ t.test('the synthetic rows have the seed distribution', async (t) => {
   t.ok(s.max_duration > 20 * s.p50, `a long tail: max ${s.max_duration} ms vs p50 ${s.p50} ms`);
   t.ok(s.oldest_days <= 90 && s.oldest_days > 89, `spread over 90 days (oldest ${s.oldest_days.toFixed(2)})`);
   t.equal(s.future, 0, 'nothing in the future');
+  t.ok(s.time_order > 0.999, `appended in time order (corr(id, inserted_at) = ${s.time_order})`);
   const demo = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*) AS n FROM job_execution_summaries WHERE job_id BETWEEN ${DEMO_JOB_IDS.from} AND ${DEMO_JOB_IDS.to}
   `);

@@ -6,7 +6,8 @@ import { DEMO_JOB_IDS, SHOWTIME_WORKER } from './demo-data.ts';
  * Synthetic executions with the seed's shape, for benchmarks and EXPLAIN: ≈ 81 % cancelled, 80 % of
  * those "movie not matched", 19.8 % with no reason (missing key, JSON null and NULL results in equal
  * parts), 0.2 % a few other reasons down to a rare one; one big worker and a long tail of small
- * ones; log-normal durations with a heavy tail and 1 % unknown; times uniform over the last `days`.
+ * ones; log-normal durations with a heavy tail and 1 % unknown; times uniform over the last `days`, in
+ * insertion order (row i is older than row i + 1, give or take a second), as a live table fills up.
  */
 export interface SyntheticOptions {
   rows: number;
@@ -68,7 +69,7 @@ async function firstJobId(pool: DatabasePool, rows: number): Promise<number> {
   return first + rows > DEMO_JOB_IDS.from && first <= DEMO_JOB_IDS.to ? Math.max(first, DEMO_JOB_IDS.to + 1) : first;
 }
 
-function batchInsert(first: number, from: number, to: number, days: number, workers: string[]) {
+function batchInsert(first: number, from: number, to: number, rows: number, days: number, workers: string[]) {
   const states = Object.keys(STATE_SHARES);
   const reasons = Object.keys(REASON_SHARES);
   return sql.unsafe`
@@ -94,14 +95,17 @@ function batchInsert(first: number, from: number, to: number, days: number, work
            -- log-normal around 450 ms, and one in fifty attempts 20× slower: the long tail
            ELSE least(round(exp(ln(450) + 0.9 * sqrt(-2 * ln(u1)) * cos(2 * pi() * u2)) * CASE WHEN u_duration > 0.98 THEN 20 ELSE 1 END), 2e9)::int
       END,
-      now() - make_interval(secs => ${days} * 86400 * u_time)
+      -- appended in time order, as a telemetry table is (ids and pages follow time), a second of jitter
+      greatest(now() - make_interval(days => ${days}) + interval '1 second', least(now(),
+        now() - make_interval(secs => ${days} * 86400.0 * (${rows}::bigint - i - u_time) / ${rows}::bigint)
+        + make_interval(secs => u_jitter - 0.5)))
     FROM (
       SELECT
         i,
         (${sql.array(states, 'text')})[width_bucket(random(), ${sql.array(cumulative(Object.values(STATE_SHARES)), 'float8')}) + 1] AS state,
         (${sql.array(reasons, 'text')})[width_bucket(random(), ${sql.array(cumulative(Object.values(REASON_SHARES)), 'float8')}) + 1] AS reason,
         random() AS u_worker, random() AS u_duration, 1 - random() AS u1, random() AS u2,
-        random() AS u_time
+        random() AS u_time, random() AS u_jitter
       FROM generate_series(${from}::bigint, ${to}::bigint) AS i
     ) AS g
   `;
@@ -116,7 +120,7 @@ export async function seedSyntheticRows(pool: DatabasePool, options: SyntheticOp
     const to = Math.min(options.rows, from + batchSize) - 1;
     await pool.connect(async (connection) => {
       await connection.query(sql.unsafe`SELECT setseed(${((options.seed ?? 42) * 7919 + from) % 1_000_003 / 1_000_003})`);
-      await connection.query(batchInsert(first, from, to, options.days, workers));
+      await connection.query(batchInsert(first, from, to, options.rows, options.days, workers));
     });
     options.onProgress?.(to + 1, options.rows);
   }
