@@ -8,4 +8,19 @@ export const EXPECTED_INDEXES = [
     table: 'job_execution_summaries',
     serves: "containment lookups on results -> 'cancel_reason' (@>), the seed's index",
   },
+  {
+    name: 'idx_job_summaries_inserted_at',
+    table: 'job_execution_summaries',
+    serves: 'every metrics window and the drill-down in (inserted_at, id) order',
+  },
+  {
+    name: 'idx_job_summaries_worker_inserted_at',
+    table: 'job_execution_summaries',
+    serves: "one worker's window, its drill-down, and the unknown-worker 404 check",
+  },
+  {
+    name: 'idx_job_summaries_cancelled_reason',
+    table: 'job_execution_summaries',
+    serves: 'the drill-down by cancel reason or Unknown, and the seed query for any reason',
+  },
 ] as const;
