@@ -21,6 +21,11 @@ export const EXPECTED_INDEXES = [
   {
     name: 'idx_job_summaries_cancelled_reason',
     table: 'job_execution_summaries',
-    serves: 'the drill-down by cancel reason or Unknown, and the seed query for any reason',
+    serves: 'the drill-down by cancel reason, and a lookup of any reason by its 200-character prefix',
+  },
+  {
+    name: 'idx_job_summaries_unknown_reason',
+    table: 'job_execution_summaries',
+    serves: 'the drill-down into Unknown (cancelled, no reason) in (inserted_at, id) order',
   },
 ] as const;

@@ -6,7 +6,9 @@ import type { Cursor } from './cursor.ts';
 /**
  * The reason as the partial index idx_job_summaries_cancelled_reason keys it: B-tree entries are
  * limited to about 2.7 kB, and a writer may store a longer reason, so the index holds a prefix and
- * the exact equality is checked on the row.
+ * the exact equality is checked on the row. Unknown reasons have their own partial index
+ * (idx_job_summaries_unknown_reason): `key IS NULL` would not let the planner read the index in
+ * (inserted_at, id) order, an equality does.
  */
 export const REASON_KEY = sql.fragment`left(s.results ->> 'cancel_reason', 200)`;
 
@@ -42,7 +44,7 @@ export type ExecutionListRow = z.infer<typeof ExecutionListRow>;
 function reasonCondition(filter: ReasonFilter): FragmentSqlToken {
   // `state = 'cancelled'` is written as a literal so the planner can prove the partial index applies.
   return 'unknown' in filter
-    ? sql.fragment`s.state = 'cancelled' AND s.results ->> 'cancel_reason' IS NULL AND ${REASON_KEY} IS NULL`
+    ? sql.fragment`s.state = 'cancelled' AND s.results ->> 'cancel_reason' IS NULL`
     : sql.fragment`s.state = 'cancelled' AND s.results ->> 'cancel_reason' IS NOT NULL
         AND ${REASON_KEY} = left(${filter.reason}::text, 200) AND s.results ->> 'cancel_reason' = ${filter.reason}`;
 }
