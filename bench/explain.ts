@@ -13,7 +13,7 @@ import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
 import { executionListQuery } from '../src/executions/execution-list-query.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
 import { workerExistsQuery, workersQuery } from '../src/metrics/workers-query.ts';
-import { indexesUsed, renderPlan, topNodes, type PlanNode } from './lib/plan.ts';
+import { indexesUsed, pgQuery, renderPlan, topNodes, type PlanNode } from './lib/plan.ts';
 import { machine, median, seededDatabase, WORKERS, withClient, type Machine } from './lib/seeded-database.ts';
 
 const SMALL_WORKER = smallWorkerName(WORKERS - 1);
@@ -30,7 +30,7 @@ interface Query {
 
 const raw = (id: string, what: string, text: string, wall = true): Query => ({ id, what, text, values: [], wall });
 const built = (id: string, what: string, token: { sql: string; values: readonly unknown[] }): Query => ({
-  id, what, text: token.sql.replaceAll('$slonik_', '$'), values: token.values, wall: true,
+  id, what, ...pgQuery(token), wall: true,
 });
 const seedWhere = (reason: string) => `state = 'cancelled' AND results->>'cancel_reason' = '${reason}'`;
 const containment = (reason: string) => `state = 'cancelled' AND results -> 'cancel_reason' @> '"${reason}"'`;

@@ -57,3 +57,9 @@ export function renderPlan(node: PlanNode, depth = 0): string {
   );
   return [head, ...details, ...(node.Plans ?? []).map((child) => renderPlan(child, depth + 1))].join('\n');
 }
+
+/** A Slonik query token as node-postgres text and values (Slonik numbers its placeholders $slonik_N). */
+export const pgQuery = (token: { sql: string; values: readonly unknown[] }) => ({
+  text: token.sql.replaceAll('$slonik_', '$'),
+  values: [...token.values],
+});
