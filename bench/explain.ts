@@ -4,7 +4,7 @@
  * seed's queries and of the service's own queries; writes docs/EXPLAIN.md (between its result
  * markers), docs/plans/*.txt and docs/explain-results.json.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
@@ -14,6 +14,7 @@ import { executionListQuery } from '../src/executions/execution-list-query.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
 import { workerExistsQuery, workersQuery } from '../src/metrics/workers-query.ts';
 import { indexesUsed, pgQuery, renderPlan, topNodes, type PlanNode } from './lib/plan.ts';
+import { rowsLabel, writeResults } from './lib/report.ts';
 import { machine, median, seededDatabase, WORKERS, withClient, type Machine } from './lib/seeded-database.ts';
 
 const SMALL_WORKER = smallWorkerName(WORKERS - 1);
@@ -175,7 +176,6 @@ async function extraIndexes(client: pg.Client): Promise<IndexDef[]> {
 }
 
 const fmt = (ms: number | null) => (ms === null ? '–' : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0));
-const rowsLabel = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
 
 function markdown(results: Result[], indexes: IndexResult[], info: Machine, command: string): string {
   const variantNames = [...new Set(results.map((r) => r.variant))];
@@ -210,9 +210,6 @@ function markdown(results: Result[], indexes: IndexResult[], info: Machine, comm
   }
   return lines.join('\n');
 }
-
-const START = '<!-- results:start (written by npm run explain) -->';
-const END = '<!-- results:end -->';
 
 async function main() {
   // The plans of one run, never mixed with an earlier run's.
@@ -257,10 +254,7 @@ async function main() {
   const seconds = (performance.now() - started) / 1000;
   await writeFile('docs/explain-results.json', `${JSON.stringify({ machine: info, command, seconds, indexes, results }, null, 2)}\n`);
   const table = `${markdown(results, indexes, info!, command)}\n\nThe whole run took ${seconds.toFixed(0)} s.`;
-  const existing = await readFile('docs/EXPLAIN.md', 'utf8').catch(() => `# EXPLAIN ANALYZE\n\n${START}\n${END}\n`);
-  const [before, rest] = existing.split(START);
-  const after = rest?.split(END)[1] ?? '\n';
-  await writeFile('docs/EXPLAIN.md', `${before}${START}\n${table}\n${END}${after}`);
+  await writeResults('docs/EXPLAIN.md', 'EXPLAIN ANALYZE', 'npm run explain', table);
   console.log(`wrote docs/EXPLAIN.md, docs/plans/, docs/explain-results.json in ${seconds.toFixed(0)} s`);
 }
 
