@@ -4,22 +4,27 @@ import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
 import { MAX_WORKER_LENGTH } from './schemas/common.ts';
-import auth, { type AuthOptions } from './plugins/app/auth.ts';
+import { loadConfig, type Config } from './config.ts';
+import auth from './plugins/app/auth.ts';
 import database from './plugins/app/database.ts';
+import requestDeadline from './plugins/app/request-deadline.ts';
+import security from './plugins/external/security.ts';
 import errorHandler from './plugins/app/error-handler.ts';
+import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
 import healthRoutes from './routes/health/index.ts';
+import jobExecutionListRoutes from './routes/job-executions/list.ts';
 import ingestRoutes from './routes/job-executions/ingest.ts';
 import metricsRoutes from './routes/metrics/index.ts';
 
 export interface AppOptions {
   pool: DatabasePool;
   closePool?: boolean;
+  /** The validated environment; tests pass `loadConfig({ … })`. Defaults: `loadConfig({})`. */
+  config?: Config;
   logger?: FastifyServerOptions['logger'];
-  /** INGEST_TOKEN and READ_TOKEN; without them ingest is disabled and reads are open. */
-  auth?: AuthOptions;
   /** Extra Fastify settings, e.g. the server's timeouts. */
   server?: Partial<FastifyServerOptions>;
 }
@@ -44,16 +49,27 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): F
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const config = options.config ?? loadConfig({});
   const app = Fastify({ ...serverOptions(options.logger), ...options.server }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The id in the logs, the problem documents and this header is the same: support can find a request.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   await app.register(errorHandler);
+  await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin });
+  // Past the pool wait and the statement timeout, the database is not coming back for this request.
+  await app.register(requestDeadline, { deadlineMs: config.poolTimeoutMs + config.statementTimeoutMs + 1_000 });
   await app.register(strictQuery);
-  await app.register(auth, options.auth ?? {});
+  // Without INGEST_TOKEN ingest is disabled; without READ_TOKEN reads are open.
+  await app.register(auth, { ingestToken: config.ingestToken, readToken: config.readToken });
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository);
+  await app.register(executionListRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
+  await app.register(jobExecutionListRoutes, { prefix: '/job-executions' });
   await app.register(healthRoutes, { prefix: '/health' });
   await app.register(ingestRoutes, { prefix: '/job-executions' });
 

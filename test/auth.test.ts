@@ -1,6 +1,7 @@
 import t from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { loadConfig } from '../src/config.ts';
 import { get, request, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 
@@ -8,7 +9,7 @@ const INGEST_TOKEN = 'ingest-0123456789abcdef0123456789';
 const READ_TOKEN = 'read-0123456789abcdef0123456789ab';
 const db = await startTestDatabase(t);
 const open = await startTestApp(t, db);
-const secured = await startTestApp(t, db, { auth: { ingestToken: INGEST_TOKEN, readToken: READ_TOKEN } });
+const secured = await startTestApp(t, db, { config: loadConfig({ INGEST_TOKEN, READ_TOKEN }) });
 
 const batch = (job_id: number) => ({ executions: [{ job_id, worker: 'Auth.Worker', state: 'completed' }] });
 const rowCount = () => db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*) AS n FROM job_execution_summaries`);

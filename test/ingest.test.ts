@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { loadConfig } from '../src/config.ts';
 import { get, request, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { oracle, type Json, type TestRow } from './helpers/rows.ts';
@@ -10,7 +11,7 @@ import type { Execution } from '../src/schemas/executions.ts';
 
 const INGEST_TOKEN = 'ingest-token-0123456789abcdef';
 const db = await startTestDatabase(t);
-const app = await startTestApp(t, db, { auth: { ingestToken: INGEST_TOKEN } });
+const app = await startTestApp(t, db, { config: loadConfig({ INGEST_TOKEN }) });
 const auth = { authorization: `Bearer ${INGEST_TOKEN}` };
 
 const post = (executions: unknown, headers: Record<string, string> = auth) =>

@@ -32,6 +32,7 @@ const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         403: problemResponse('Ingest is disabled: the service runs without INGEST_TOKEN'),
         413: problemResponse('Body over 1 MiB: send fewer executions per request'),
         415: problemResponse('Content-Type is not application/json'),
+        429: problemResponse('Over RATE_LIMIT_WRITES_PER_MIN (with Retry-After)'),
         503: problemResponse('Database unreachable or overloaded (with Retry-After)'),
         504: problemResponse('The insert exceeded its time limit'),
       },
