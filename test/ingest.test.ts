@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
@@ -14,8 +14,9 @@ const db = await startTestDatabase(t);
 const app = await startTestApp(t, db, { config: loadConfig({ INGEST_TOKEN }) });
 const auth = { authorization: `Bearer ${INGEST_TOKEN}` };
 
-const post = (executions: unknown, headers: Record<string, string> = auth) =>
-  request(t, app, { method: 'POST', url: '/job-executions', headers, payload: { executions } as object });
+/** POST a batch, asserting the answer is what the spec declares. */
+const post = (t: Test, executions: unknown) =>
+  request(t, app, { method: 'POST', url: '/job-executions', headers: auth, payload: { executions } as object });
 
 const tableChecksum = () =>
   db.pool.oneFirst(sql.type(z.object({ c: z.string() }))`
@@ -46,7 +47,7 @@ t.test('an accepted batch is counted by the metrics at once', async (t) => {
     execution(worker, 300, { state: 'retryable', attempt: 2, duration_ms: null }),
     execution(worker, 5 * 3600, { state: 'discarded' }),
   ];
-  const response = await post(sent.map((s) => s.item));
+  const response = await post(t, sent.map((s) => s.item));
   t.equal(response.statusCode, 201);
   t.same(response.json(), { inserted: sent.length, duplicates: 0 });
 
@@ -70,7 +71,7 @@ t.test('every field survives the round trip; absent and null results are SQL NUL
     { job_id: 555_003, worker, state: 'completed', results: {}, inserted_at: '2026-11-25t10:00:00z' },
   ];
   const before = await db.pool.oneFirst(sql.type(z.object({ now: z.string() }))`SELECT now() AS now`);
-  t.equal((await post(items)).statusCode, 201);
+  t.equal((await post(t, items)).statusCode, 201);
   const stored = await db.pool.any(sql.type(
     z.object({ job_id: z.string(), attempt: z.number(), worker: z.string(), queue: z.string().nullable(), state: z.string(), results: z.unknown(), results_is_null: z.boolean(), duration_ms: z.number().nullable(), micros: z.string(), inserted_at: z.string() }),
   )`
@@ -97,7 +98,7 @@ t.test('cancel_reason variants round-trip and count per the contract', async (t)
     execution(worker, 30, results === undefined ? { state: 'cancelled' } : { state: 'cancelled', results }),
   );
   sent.push(execution(worker, 30, { state: 'completed', results: { cancel_reason: 'ignored' } }));
-  t.equal((await post(sent.map((s) => s.item))).statusCode, 201);
+  t.equal((await post(t, sent.map((s) => s.item))).statusCode, 201);
 
   const stored = await db.pool.any(sql.type(z.object({ results: z.unknown() }))`
     SELECT results FROM job_execution_summaries WHERE worker = ${worker} ORDER BY job_id
@@ -118,16 +119,16 @@ t.test('cancel_reason variants round-trip and count per the contract', async (t)
 t.test('a duplicate batch changes nothing and reports duplicates', async (t) => {
   const worker = 'Ingest.Duplicates';
   const batch = Array.from({ length: 50 }, (_, i) => execution(worker, 10, { attempt: 1 + (i % 2) }).item);
-  t.same((await post(batch)).json(), { inserted: 50, duplicates: 0 });
+  t.same((await post(t, batch)).json(), { inserted: 50, duplicates: 0 });
   const checksum = await tableChecksum();
 
-  const again = await post(batch.map((item) => ({ ...item, state: 'discarded', duration_ms: 1 })));
+  const again = await post(t, batch.map((item) => ({ ...item, state: 'discarded', duration_ms: 1 })));
   t.equal(again.statusCode, 201);
   t.same(again.json(), { inserted: 0, duplicates: 50 }, 'same (job_id, attempt), other values: duplicates');
   t.equal(await tableChecksum(), checksum, 'no row changed');
 
   const fresh = execution(worker, 10).item;
-  const mixed = await post([batch[0], fresh, fresh, batch[1], { ...fresh, attempt: 2 }]);
+  const mixed = await post(t, [batch[0], fresh, fresh, batch[1], { ...fresh, attempt: 2 }]);
   t.same(mixed.json(), { inserted: 2, duplicates: 3 }, 'a pair repeated inside one batch is stored once');
 });
 
@@ -167,16 +168,16 @@ t.test('one bad item rejects the batch, naming each index and field', async (t) 
   ];
   const checksum = await tableChecksum();
   for (const [name, change, field] of cases) {
-    const response = await post([good(), { ...good(), ...change }, good()]);
+    const response = await post(t, [good(), { ...good(), ...change }, good()]);
     t.equal(response.statusCode, 400, name);
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
     const body = response.json();
     t.match(body, { status: 400, detail: new RegExp(`"${field}" of item 1 `) }, `${name}: detail names item 1 and ${field}`);
     t.same(body.errors.map((e: { index: number; field: string }) => [e.index, e.field]), [[1, field]], `${name}: errors`);
   }
-  const notAnObject = await post([good(), 'x']);
+  const notAnObject = await post(t, [good(), 'x']);
   t.same(notAnObject.json().errors, [{ index: 1, field: 'executions', message: 'must be object' }], 'an item that is not an object');
-  const several = await post([{ ...good(), state: 'x' }, good(), { ...good(), worker: '', duration_ms: -5 }]);
+  const several = await post(t, [{ ...good(), state: 'x' }, good(), { ...good(), worker: '', duration_ms: -5 }]);
   t.same(
     several.json().errors.map((e: { index: number; field: string }) => `${e.index}.${e.field}`).sort(),
     ['0.state', '2.duration_ms', '2.worker'],
@@ -185,7 +186,7 @@ t.test('one bad item rejects the batch, naming each index and field', async (t) 
   t.equal(await tableChecksum(), checksum, 'nothing from any rejected batch was written');
 
   for (const executions of [[], Array.from({ length: 1001 }, good), 'x']) {
-    const response = await post(executions);
+    const response = await post(t, executions);
     t.equal(response.statusCode, 400, `executions ${Array.isArray(executions) ? `of ${executions.length}` : 'not an array'}`);
     t.match(response.json(), { detail: /executions/ });
   }
@@ -202,7 +203,7 @@ t.test('one bad item rejects the batch, naming each index and field', async (t) 
   t.equal(manyErrors.json().errors.length, 1_000, 'at most 1,000 errors are listed');
   t.match(manyErrors.json().detail, /\(and 102999 more\)/, 'the detail counts them all');
 
-  const ok = await post([execution(worker, 10, { inserted_at: new Date(Date.now() + 4 * 60_000).toISOString() }).item]);
+  const ok = await post(t, [execution(worker, 10, { inserted_at: new Date(Date.now() + 4 * 60_000).toISOString() }).item]);
   t.equal(ok.statusCode, 201, '4 minutes ahead is within the allowed clock skew');
 });
 
