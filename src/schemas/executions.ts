@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { NO_NUL_PATTERN, Nullable, STATES, WorkerNameSchema } from './common.ts';
+import { NO_NUL_PATTERN, Nullable, STATES, WorkerNameSchema, type JobState } from './common.ts';
 
 export const MAX_BATCH = 1_000;
 /** 1 MiB: a full batch of typical rows is about 250 KiB. */
@@ -20,7 +20,7 @@ export const ExecutionSchema = Type.Object(
     ),
     worker: WorkerNameSchema,
     queue: Type.Optional(Nullable(Type.String({ pattern: NO_NUL_PATTERN, description: 'The queue; absent or null: none' }))),
-    state: Type.Enum(STATES, { description: 'How the attempt ended' }),
+    state: Type.Unsafe<JobState>({ type: 'string', enum: [...STATES], description: 'How the attempt ended' }),
     results: Type.Optional(
       Nullable(
         Type.Object(
