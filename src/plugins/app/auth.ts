@@ -60,7 +60,8 @@ function requireToken(token: string | undefined, variable: string, disabledDetai
 }
 
 const isRead = (route: RouteOptions) =>
-  (route.method === 'GET' || route.method === 'HEAD') && READ_PREFIXES.some((prefix) => `${route.url}/`.startsWith(prefix));
+  [route.method].flat().every((method) => method === 'GET' || method === 'HEAD') &&
+  READ_PREFIXES.some((prefix) => `${route.url}/`.startsWith(prefix));
 
 /**
  * Bearer tokens for writes (INGEST_TOKEN) and, optionally, reads (READ_TOKEN). Reads under the
