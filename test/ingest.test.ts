@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import pg from 'pg';
 import t, { type Test } from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
@@ -298,4 +299,27 @@ t.test('inserted_at is read as PostgreSQL reads it, in every RFC 3339 spelling',
     await t.rejects(db.pool.query(sql.unsafe`SELECT ${text}::timestamptz`), `${text}: PostgreSQL refuses it too`);
   }
   t.not(rfc3339Millis('2026-11-25T10:00:00-15:59'), null, 'the largest offset PostgreSQL takes');
+});
+
+t.test('a deadlock with a plain-SQL writer is retried, not answered 500', async (t) => {
+  // Another system takes the same keys in the other order inside its own transaction.
+  const other = new pg.Client({ connectionString: db.url });
+  await other.connect();
+  t.teardown(() => other.end());
+  await other.query('BEGIN');
+  await other.query(`INSERT INTO job_execution_summaries (job_id, worker, state) VALUES (20000002, 'Other', 'completed')`);
+  const ingest = post(t, [20_000_001, 20_000_002].map((job_id) => ({ job_id, worker: 'Ingest.Deadlock', state: 'completed' })));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Either side may be the one PostgreSQL aborts; the ingest must succeed in both cases.
+  const otherOutcome = await other
+    .query(`INSERT INTO job_execution_summaries (job_id, worker, state) VALUES (20000001, 'Other', 'completed')`)
+    .then(() => other.query('COMMIT').then(() => 'committed'), () => other.query('ROLLBACK').then(() => 'aborted'));
+  const response = await ingest;
+  t.equal(response.statusCode, 201, `201 (the other writer ${otherOutcome})`);
+  const { inserted, duplicates } = response.json();
+  t.same([inserted, duplicates], otherOutcome === 'committed' ? [0, 2] : [2, 0], 'every pair stored exactly once');
+  const stored = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*) AS n FROM job_execution_summaries WHERE job_id IN (20000001, 20000002)
+  `);
+  t.equal(stored, 2);
 });

@@ -28,7 +28,23 @@ export function insertExecutionsQuery(executions: readonly Execution[]) {
   `;
 }
 
+/** Tries per batch: a deadlock rolls the whole statement back, so running it again is safe. */
+const ATTEMPTS = 3;
+
+const isDeadlock = (error: unknown) =>
+  [error, (error as { cause?: unknown }).cause].some((e) => (e as { code?: unknown } | undefined)?.code === '40P01');
+
+/**
+ * Batches of this service cannot deadlock one another, but a writer using plain SQL may take the
+ * same keys in another order inside its own transaction; PostgreSQL then aborts one side.
+ */
 export async function insertExecutions(db: DatabaseConnection, executions: readonly Execution[]): Promise<IngestResult> {
-  const inserted = await db.oneFirst(insertExecutionsQuery(executions));
-  return { inserted, duplicates: executions.length - inserted };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const inserted = await db.oneFirst(insertExecutionsQuery(executions));
+      return { inserted, duplicates: executions.length - inserted };
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !isDeadlock(error)) throw error;
+    }
+  }
 }
