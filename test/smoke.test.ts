@@ -59,6 +59,7 @@ t.test('§3 smoke fails against a broken service, one line per failure', async (
     /^FAIL  GET \/metrics\/system\?hours=0 is a 400 problem/,
     /^FAIL  an unknown worker is a 404 problem/,
   ]);
+  t.match(smoke.stdout, /last_seen must match format "date-time"/);
   t.match(smoke.stdout, /cancellations\.total 3 ≠ unknown 0 \+ Σ by_reason 2/);
   t.match(smoke.stdout, /expected 400 application\/problem\+json, got 500 text\/plain/);
   t.match(smoke.stdout, /smoke: 5 of 6 checks failed/);
