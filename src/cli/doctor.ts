@@ -9,12 +9,12 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { reachableCheck, migrationsCheck, indexesCheck } from '../doctor/database-checks.ts';
 import { consistencyCheck, queryTimeCheck, unknownShareCheck } from '../doctor/metrics-checks.ts';
-import { runChecks, type Check } from '../doctor/report.ts';
+import { describeError, fail, runChecks, type Check } from '../doctor/report.ts';
 import { healthCheck, serviceConsistencyCheck } from '../doctor/service-checks.ts';
 import { openTarget } from '../doctor/target.ts';
 import { createMetricsRepository } from '../metrics/metrics-repository.ts';
-import { runCli } from './run-cli.ts';
 import { hoursOption, urlOption } from './options.ts';
+import { runCli } from './run-cli.ts';
 
 function maxMs(raw = process.env.DOCTOR_MAX_MS): number {
   if (raw === undefined || raw === '') return 500;
@@ -29,7 +29,15 @@ await runCli(async () => {
   const limit = maxMs();
   const target = await openTarget(loadConfig());
   try {
-    const pool = await createDatabasePool(target.url, { statementTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxPoolSize: 2 });
+    const pool = await createDatabasePool(target.url, { statementTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxPoolSize: 2 }).catch(
+      (error: unknown) => new Error(describeError(error)),
+    );
+    if (pool instanceof Error) {
+      const unreachable = fail('database reachable', `${target.description}: ${pool.message}`);
+      await runChecks('doctor', [{ name: unreachable.name, run: async () => unreachable }]);
+      process.exitCode = 1;
+      return;
+    }
     const metrics = createMetricsRepository(pool);
     const checks: Check[] = [
       reachableCheck(pool, target.description),

@@ -36,7 +36,7 @@ export function migrationsCheck(url: string): Check {
 /** The migration that builds an index: the newest migration file that names it. */
 export function migrationFor(indexName: string): string | undefined {
   return knownMigrations()
-    .filter((name) => readFileSync(join(MIGRATIONS_DIR, `${name}.ts`), 'utf8').includes(`'${indexName}'`))
+    .filter((name) => new RegExp(`\\b${indexName}\\b`).test(readFileSync(join(MIGRATIONS_DIR, `${name}.ts`), 'utf8')))
     .at(-1);
 }
 

@@ -24,7 +24,7 @@ export async function runChecks(title: string, checks: Check[], print: (line: st
     try {
       results = [await check.run()].flat();
     } catch (error) {
-      results = [fail(check.name, error instanceof Error ? error.message : String(error))];
+      results = [fail(check.name, describeError(error))];
     }
     for (const result of results) {
       total += 1;
@@ -39,3 +39,9 @@ export async function runChecks(title: string, checks: Check[], print: (line: st
 
 export const pass = (name: string, detail: string, notes?: string[]): CheckResult => ({ name, ok: true, detail, notes });
 export const fail = (name: string, detail: string, notes?: string[]): CheckResult => ({ name, ok: false, detail, notes });
+
+/** An error's message; a connection refused on every address of a host name is an AggregateError with none of its own. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '') return error.errors.map(describeError).join('; ');
+  return error instanceof Error ? error.message || error.name : String(error);
+}
