@@ -22,7 +22,7 @@ t.test('a stopped embedded database is started for the check and stopped again',
   t.equal((await runScript('migrate', ['up'], { DATABASE_URL: server.url })).code, 0);
   await server.stop();
   const result = await runScript('doctor', [], env);
-  t.equal(result.code, 0, result.stdout + result.stderr);
+  t.equal(result.code, 0, 'exits 0', { output: result.stdout + result.stderr });
   t.match(result.stdout, /started for this check, stopped after/);
   t.notOk(existsSync(join(dataDir, 'postmaster.pid')), 'no server left running');
 });
@@ -31,7 +31,7 @@ t.test('a running one (npm start) is found by its postmaster.pid', async (t) => 
   const server = await startEmbeddedPostgres({ dir: dataDir, ephemeral: true });
   t.teardown(() => server.stop());
   const result = await runScript('doctor', [], env);
-  t.equal(result.code, 0, result.stdout + result.stderr);
+  t.equal(result.code, 0, 'exits 0', { output: result.stdout + result.stderr });
   t.same(failures(result), []);
   t.match(result.stdout, `(running, port ${server.port})`);
 });

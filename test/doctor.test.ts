@@ -22,12 +22,12 @@ async function runPrintedFix(t: Test, output: string) {
   const fix = /fix: npm run migrate -- (.+)/.exec(output)?.[1];
   t.ok(fix, 'the doctor names the fix');
   const result = await runScript('migrate', fix!.trim().split(/\s+/), env);
-  t.equal(result.code, 0, `npm run migrate -- ${fix}: ${result.stdout}${result.stderr}`);
+  t.equal(result.code, 0, `npm run migrate -- ${fix}`, { output: result.stdout + result.stderr });
 }
 
 t.test('a healthy database passes every check', async (t) => {
   const result = await doctor();
-  t.equal(result.code, 0, result.stdout + result.stderr);
+  t.equal(result.code, 0, 'exits 0', { output: result.stdout + result.stderr });
   t.same(failures(result), []);
   for (const check of ['database reachable', 'migrations current', `index ${INDEX}`, 'metrics match the database (24 h)', 'unknown share per worker', 'SQL time: system metrics', 'SQL time: busiest worker']) {
     t.match(result.stdout, new RegExp(`^PASS  ${check.replace(/[()]/g, '\\$&')}`, 'm'), check);

@@ -45,14 +45,14 @@ t.test('§3 migrate down 1 and up again: the same schema, no row lost', async (t
   const schema = await schemaSnapshot(db.pool);
   const rows = await tableState();
   const down = await migrateCli('down', '1');
-  t.equal(down.code, 0, down.stderr);
+  t.equal(down.code, 0, 'exits 0', { output: down.stdout + down.stderr });
   t.match(down.stdout, `reverted ${knownMigrations().at(-1)}`);
   t.same(await tableState(), rows, 'down 1 lost no row');
   const doctor = await runScript('doctor', [], env);
   t.equal(doctor.code, 1, 'the doctor sees the reverted schema');
   t.match(failures(doctor)[0], /^FAIL  migrations current: 1 pending/);
   const up = await migrateCli('up');
-  t.equal(up.code, 0, up.stderr);
+  t.equal(up.code, 0, 'exits 0', { output: up.stdout + up.stderr });
   t.equal(await schemaSnapshot(db.pool), schema, 'up gives the same schema');
   t.same(await tableState(), rows, 'same rows, same checksum');
 });
@@ -113,7 +113,7 @@ t.test('§4 the real index migration, re-run over an INVALID leftover of its own
   await t.rejects(db.pool.query(sql.unsafe`CREATE UNIQUE INDEX CONCURRENTLY ${sql.identifier([INDEX])} ON job_execution_summaries (worker)`));
   t.equal(await indexValid(INDEX), false);
   const up = await migrateCli('up');
-  t.equal(up.code, 0, up.stderr);
+  t.equal(up.code, 0, 'exits 0', { output: up.stdout + up.stderr });
   t.equal(await schemaSnapshot(db.pool), schema, 'the GIN index is back, valid, nothing else changed');
 });
 

@@ -41,11 +41,11 @@ const brokenUrl = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
 
 t.test('§3 smoke passes against a healthy service, and the doctor agrees with it', async (t) => {
   const smoke = await runScript('smoke', ['--url', healthy]);
-  t.equal(smoke.code, 0, smoke.stdout + smoke.stderr);
+  t.equal(smoke.code, 0, 'exits 0', { output: smoke.stdout + smoke.stderr });
   t.same(failures(smoke), []);
   t.match(smoke.stdout, /smoke: all 7 checks passed/);
   const doctor = await runScript('doctor', ['--url', healthy, '--hours', '168'], { DATABASE_URL: db.url });
-  t.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+  t.equal(doctor.code, 0, 'exits 0', { output: doctor.stdout + doctor.stderr });
   t.match(doctor.stdout, /^PASS  service \/metrics\/system matches the database \(168 h\)/m);
 });
 
