@@ -9,9 +9,10 @@ const scripts: Record<string, string> = JSON.parse(readFileSync(`${root}package.
 
 /** Every `npm …` command quoted in the plan, from code spans (where the plan quotes commands). */
 const commands = [...plan.matchAll(/`(npm [^`]+)`/g)].map((m) => m[1]!);
-/** A word the reader fills in: NAME, N, <commit>, $SERVICE, or an example value of one. */
-const placeholder = (word: string) =>
-  /^([A-Z]+|<[^>]+>|\$[A-Z_]+|[0-9]+|\d{13}_[\w-]+)$/.test(word) || word.startsWith('http');
+/** A word the reader fills in: NAME, N, <commit>, $SERVICE, or a number. */
+const placeholder = (word: string) => /^([A-Z]+|<[^>]+>|\$[A-Z_]+|[0-9]+)$/.test(word) || word.startsWith('http');
+/** A migration's name, quoted as an example: it must be one this release ships. */
+const migrationName = /^\d{13}_[\w-]+$/;
 
 t.test('the plan quotes the commands it is about', async (t) => {
   for (const expected of ['npm run doctor', 'npm run smoke -- --url $SERVICE', 'npm run migrate -- down 1', 'npm run explain']) {
@@ -37,7 +38,10 @@ t.test('every quoted npm command exists: the script, its file, its subcommands a
     if (!entry || !existsSync(`${root}${entry}`)) continue;
     const source = readFileSync(`${root}${entry}`, 'utf8');
     const args = rest[0] === '--' ? rest.slice(1) : rest;
-    for (const word of args.filter((w) => !placeholder(w))) {
+    for (const word of args.filter((w) => migrationName.test(w))) {
+      t.ok(existsSync(`${root}migrations/${word}.ts`), `${command}: migrations/${word}.ts exists`);
+    }
+    for (const word of args.filter((w) => !placeholder(w) && !migrationName.test(w))) {
       const bare = word.replace(/^--/, '');
       t.ok(new RegExp(`['\\s]${bare}['":]`).test(source) || source.includes(`'${word}'`), `${command}: ${entry} knows ${word}`);
     }
