@@ -8,7 +8,9 @@ import database from './plugins/app/database.ts';
 import errorHandler from './plugins/app/error-handler.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
+import tmdbThresholdRepository from './plugins/app/tmdb-threshold-repository.ts';
 import openapi from './plugins/external/swagger.ts';
+import analysisRoutes from './routes/analysis/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import metricsRoutes from './routes/metrics/index.ts';
 
@@ -47,8 +49,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository);
+  await app.register(tmdbThresholdRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
+  await app.register(analysisRoutes, { prefix: '/analysis' });
   await app.register(healthRoutes, { prefix: '/health' });
 
   return app;
