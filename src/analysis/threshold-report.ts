@@ -2,6 +2,7 @@ import type { TmdbThreshold } from '../schemas/analysis.ts';
 import { RULE, type ThresholdDecision } from './threshold-decision.ts';
 import type { Band, ReviewedSample } from './tmdb-sample-file.ts';
 
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ratePercent = (x: number | null) => (x === null ? 'n/a (no attempts)' : percent(x));
 const range = (interval: { low: number; high: number } | null) =>
@@ -65,7 +66,7 @@ export function renderReport(input: ReportInput): string {
     '',
     `## Decision: ${decision.decision}`,
     '',
-    decisionReason(decision),
+    capitalize(decisionReason(decision)),
     '',
     '## Review',
     '',
