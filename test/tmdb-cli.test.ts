@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatCsv, parseCsv } from '../src/analysis/csv.ts';
@@ -84,6 +84,15 @@ t.test('fewer than 30 reviewed rows: "insufficient sample", exit 0; without a da
   t.match(decided.stdout, /## Decision: insufficient sample\n\nOnly 10 reviewed rows; the rule needs at least 30\. For information, the 95 % interval 0\.0 % – 27\.8 %\./);
   t.match(decided.stdout, 'No database was given (DATABASE_URL), so the band was not counted.');
   t.match(decided.stderr, /^note: no DATABASE_URL/);
+});
+
+t.test('without DATABASE_URL the tools use the database a running `npm start` keeps in DATA_DIR', async (t) => {
+  const port = new URL(db.url).port;
+  await mkdir(file('npm-start'));
+  await writeFile(file('npm-start/postmaster.pid'), `4242\n${file('npm-start')}\n1764000000\n${port}\n/tmp\n`);
+  const sampled = await run('tmdb-sample', ['--size', '5', '--seed', '1'], { DATABASE_URL: '', DATA_DIR: file('npm-start') });
+  t.equal(sampled.code, 0, sampled.stderr);
+  t.equal(parseCsv(sampled.stdout).length, 6, 'header and 5 rows on stdout');
 });
 
 t.test('each bad input is one clear line and a non-zero exit', async (t) => {
