@@ -1,6 +1,7 @@
 import type { TmdbThreshold } from '../schemas/analysis.ts';
 import { RULE, type ThresholdDecision } from './threshold-decision.ts';
-import type { Band, ReviewedSample } from './tmdb-sample-file.ts';
+import type { Band } from './band.ts';
+import type { ReviewedSample } from './tmdb-sample-file.ts';
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const percent = (x: number) => `${(x * 100).toFixed(1)} %`;

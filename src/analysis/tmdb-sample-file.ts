@@ -1,3 +1,4 @@
+import type { Band } from './band.ts';
 import { CsvError, formatCsv, parseCsv } from './csv.ts';
 
 /** The review sheet: one match attempt a row, `verdict` left empty for the reviewer. */
@@ -6,13 +7,6 @@ export const SAMPLE_COLUMNS = [
 ] as const;
 export type SampleColumn = (typeof SAMPLE_COLUMNS)[number];
 export type SampleRow = Record<SampleColumn, string>;
-
-export interface Band {
-  /** Inclusive lower bound of the confidence band, 0–100. */
-  from: number;
-  /** Exclusive upper bound. */
-  to: number;
-}
 
 export function formatSample(rows: readonly SampleRow[]): string {
   return formatCsv([SAMPLE_COLUMNS, ...rows.map((row) => SAMPLE_COLUMNS.map((column) => row[column]))]);

@@ -1,7 +1,8 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { matchAttemptsCte } from './match-attempts.ts';
-import { SAMPLE_COLUMNS, type Band, type SampleColumn } from './tmdb-sample-file.ts';
+import type { Band } from './band.ts';
+import { SAMPLE_COLUMNS, type SampleColumn } from './tmdb-sample-file.ts';
 
 /** Every column as text, ready for the CSV: an absent title or tmdb_id is an empty field. */
 const SampleRowSchema = z.object(

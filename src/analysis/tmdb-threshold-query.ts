@@ -1,7 +1,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { matchAttemptsCte } from './match-attempts.ts';
-import type { Band } from './tmdb-sample-file.ts';
+import type { Band } from './band.ts';
 
 export const ThresholdCountsRow = z.object({
   window_from: z.string(),

@@ -1,7 +1,8 @@
 import type { DatabasePool } from 'slonik';
 import type { TmdbThreshold } from '../schemas/analysis.ts';
 import { bandSampleQuery } from './tmdb-sample-query.ts';
-import type { Band, SampleRow } from './tmdb-sample-file.ts';
+import type { Band } from './band.ts';
+import type { SampleRow } from './tmdb-sample-file.ts';
 import { thresholdCountsQuery } from './tmdb-threshold-query.ts';
 
 /** The TMDB threshold questions in plain typed arguments; the route and the CLIs share them. */

@@ -1,7 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TMDB_DEFAULTS } from '../schemas/analysis.ts';
+import { TMDB_DEFAULTS, type Band } from '../analysis/band.ts';
 import { MAX_HOURS } from '../schemas/common.ts';
-import type { Band } from '../analysis/tmdb-sample-file.ts';
 
 /** Options as node:util parses them, with a usage line in every error. */
 export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(options: T, usage: string, args = process.argv.slice(2)) {

@@ -8,10 +8,9 @@ import { dirname } from 'node:path';
 import { decideThreshold } from '../analysis/threshold-decision.ts';
 import { renderReport } from '../analysis/threshold-report.ts';
 import { readSample } from '../analysis/tmdb-sample-file.ts';
-import { createTmdbThresholdRepository } from '../analysis/tmdb-threshold-repository.ts';
 import { loadConfig } from '../config.ts';
-import { findDatabaseUrl, withPool } from './database-url.ts';
 import { BAND_OPTIONS, bandOptions, parseOptions } from './options.ts';
+import { loadDatabaseModules } from './database-modules.ts';
 import { runCli } from './run-cli.ts';
 
 const USAGE = 'usage: npm run tmdb:decide -- FILE.csv [--from 45] [--to 50] [--hours 720] [--out REPORT.md]';
@@ -33,6 +32,7 @@ await runCli(async () => {
   }
   const decision = decideThreshold(sample.wrong, sample.correct + sample.wrong);
 
+  const { findDatabaseUrl, withPool, createTmdbThresholdRepository } = await loadDatabaseModules();
   const config = loadConfig();
   const url = await findDatabaseUrl(config);
   if (!url) console.error('note: no DATABASE_URL and no `npm start` database: the report leaves out the band counts.');

@@ -5,11 +5,10 @@
  */
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createTmdbThresholdRepository } from '../analysis/tmdb-threshold-repository.ts';
 import { formatSample } from '../analysis/tmdb-sample-file.ts';
 import { loadConfig } from '../config.ts';
-import { findDatabaseUrl, withPool } from './database-url.ts';
 import { BAND_OPTIONS, bandOptions, integerOption, parseOptions } from './options.ts';
+import { loadDatabaseModules } from './database-modules.ts';
 import { runCli } from './run-cli.ts';
 
 const USAGE =
@@ -26,6 +25,7 @@ await runCli(async () => {
   const { band, hours } = bandOptions(values);
   const size = integerOption('size', values.size, 1, 1000, DEFAULT_SIZE);
   const seed = String(integerOption('seed', values.seed, 0, Number.MAX_SAFE_INTEGER, randomInt(1, 1_000_000)));
+  const { findDatabaseUrl, withPool, createTmdbThresholdRepository } = await loadDatabaseModules();
   const config = loadConfig();
   const url = await findDatabaseUrl(config);
   if (!url) throw new Error('DATABASE_URL is not set and no `npm start` database runs in DATA_DIR: set one or start the other');

@@ -1,7 +1,6 @@
 import { Type, type Static } from 'typebox';
+import { TMDB_DEFAULTS } from '../analysis/band.ts';
 import { hoursSchema, Nullable, WindowSchema } from './common.ts';
-
-export const TMDB_DEFAULTS = { from: 45, to: 50, hours: 720 } as const;
 
 const bound = (description: string, fallback: number) =>
   Type.Integer({ minimum: 0, maximum: 100, default: fallback, description: `${description}; plain digits, 0–100` });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
-import { TMDB_DEFAULTS, TmdbThresholdQuerySchema, TmdbThresholdSchema } from '../../schemas/analysis.ts';
+import { TMDB_DEFAULTS } from '../../analysis/band.ts';
+import { TmdbThresholdQuerySchema, TmdbThresholdSchema } from '../../schemas/analysis.ts';
 import { problemResponse } from '../../schemas/problem.ts';
 
 const analysisRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
