@@ -11,7 +11,6 @@ import security from './plugins/external/security.ts';
 import errorHandler from './plugins/app/error-handler.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
-import tmdbThresholdRepository from './plugins/app/tmdb-threshold-repository.ts';
 import openapi from './plugins/external/swagger.ts';
 import analysisRoutes from './routes/analysis/index.ts';
 import healthRoutes from './routes/health/index.ts';
@@ -62,7 +61,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository);
-  await app.register(tmdbThresholdRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
   await app.register(analysisRoutes, { prefix: '/analysis' });

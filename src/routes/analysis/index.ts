@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
 import { TMDB_DEFAULTS } from '../../analysis/band.ts';
+import { createTmdbThresholdRepository } from '../../analysis/tmdb-threshold-repository.ts';
 import { TmdbThresholdQuerySchema, TmdbThresholdSchema } from '../../schemas/analysis.ts';
 import { problemResponse } from '../../schemas/problem.ts';
 
 const analysisRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  // Only these routes ask it, so the repository lives in their (encapsulated) plugin.
+  const tmdbThreshold = createTmdbThresholdRepository(fastify.db);
+
   fastify.get('/tmdb-threshold', {
     schema: {
       tags: ['analysis'],
@@ -30,7 +34,7 @@ const analysisRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           problem(PROBLEMS.invalidParameter, request, `query parameter "from" ${message}`, { errors: [{ field: 'from', message }] }),
         );
       }
-      return fastify.tmdbThreshold.counts({ from, to }, hours);
+      return tmdbThreshold.counts({ from, to }, hours);
     },
   });
 };
