@@ -100,6 +100,7 @@ t.test('each bad input is one clear line and a non-zero exit', async (t) => {
   await writeFile(file('no-verdict.csv'), 'job_id,worker,inserted_at,title,candidate_title,tmdb_id,confidence\n1,W,t,a,b,1,46\n');
   await writeFile(file('maybe.csv'), `${header}\n1,W,t,a,b,1,46,correct\n2,W,t,a,b,1,47,maybe\n`);
   await writeFile(file('exists.csv'), 'reviewed work\n');
+  await writeFile(file('valid.csv'), `${header}\n1,W,t,a,b,1,46,correct\n`);
   const closedPort = await freePort();
   const cases: [string, 'tmdb-sample' | 'tmdb-decide', string[], RegExp, Record<string, string>?][] = [
     ['from ≥ to', 'tmdb-sample', ['--from', '50', '--to', '45'], /--from must be less than --to \(got --from 50 --to 45\)/],
@@ -119,6 +120,7 @@ t.test('each bad input is one clear line and a non-zero exit', async (t) => {
     ['a directory', 'tmdb-decide', [dir], /cannot read .*: EISDIR/],
     ['missing column', 'tmdb-decide', [file('no-verdict.csv')], /no-verdict\.csv, line 1: missing column verdict$/],
     ['unknown verdict', 'tmdb-decide', [file('maybe.csv')], /maybe\.csv, line 3: unknown verdict "maybe"/],
+    ['report path under a file', 'tmdb-decide', [file('valid.csv'), '--out', file('exists.csv/report.md')], /cannot write .*report\.md: EEXIST/],
     ['sheet from another band', 'tmdb-decide', [file('maybe.csv'), '--from', '40', '--to', '45'], /line 2: confidence "46" is not in the band 40 ≤ confidence < 45/],
   ];
   const results = await Promise.all(cases.map(([, script, args, , env]) => run(script, args, env)));

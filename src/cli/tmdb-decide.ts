@@ -42,10 +42,12 @@ await runCli(async () => {
 
   const report = renderReport({ source, band, sample, decision, counts, generatedAt: new Date().toISOString() });
   const out = values.out ?? DEFAULT_REPORT;
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, report).catch((error: Error) => {
-    throw new Error(`cannot write ${out}: ${error.message}`);
-  });
+  try {
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, report);
+  } catch (error) {
+    throw new Error(`cannot write ${out}: ${(error as Error).message}`);
+  }
   process.stdout.write(report);
   console.error(`wrote ${out}`);
 });
