@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatCsv, parseCsv } from '../src/analysis/csv.ts';
@@ -86,11 +86,8 @@ t.test('fewer than 30 reviewed rows: "insufficient sample", exit 0; without a da
   t.match(decided.stderr, /^note: no DATABASE_URL/);
 });
 
-t.test('without DATABASE_URL the tools use the database a running `npm start` keeps in DATA_DIR', async (t) => {
-  const port = new URL(db.url).port;
-  await mkdir(file('npm-start'));
-  await writeFile(file('npm-start/postmaster.pid'), `4242\n${file('npm-start')}\n1764000000\n${port}\n/tmp\n`);
-  const sampled = await run('tmdb-sample', ['--size', '5', '--seed', '1'], { DATABASE_URL: '', DATA_DIR: file('npm-start') });
+t.test('without DATABASE_URL the tools use the embedded database running in DATA_DIR', async (t) => {
+  const sampled = await run('tmdb-sample', ['--size', '5', '--seed', '1'], { DATABASE_URL: '', DATA_DIR: db.dataDir });
   t.equal(sampled.code, 0, sampled.stderr);
   t.equal(parseCsv(sampled.stdout).length, 6, 'header and 5 rows on stdout');
 });
@@ -112,7 +109,7 @@ t.test('each bad input is one clear line and a non-zero exit', async (t) => {
     ['seed not digits', 'tmdb-sample', ['--seed=abc'], /--seed must be a whole number/],
     ['unknown option', 'tmdb-sample', ['--sise', '80'], /Unknown option '--sise'.*usage: npm run tmdb:sample/],
     ['an existing --out', 'tmdb-sample', ['--out', file('exists.csv')], /exists \(a filled-in review\?\).*--force/],
-    ['no database', 'tmdb-sample', [], /DATABASE_URL is not set/, { DATABASE_URL: '' }],
+    ['no database', 'tmdb-sample', [], /DATABASE_URL is not set and DATA_DIR \(.*no-data\) holds no database/, { DATABASE_URL: '' }],
     ['database down', 'tmdb-sample', [], /cannot reach the database at 127\.0\.0\.1:\d+/,
       { DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${closedPort}/x` }],
     ['no file', 'tmdb-decide', [], /give exactly one sample file/],

@@ -3,9 +3,9 @@
  * been checked: a mistyped option is answered in a quarter of the time.
  */
 export async function loadDatabaseModules() {
-  const [{ findDatabaseUrl, withPool }, { createTmdbThresholdRepository }] = await Promise.all([
+  const [{ findDatabase, withPool }, { createTmdbThresholdRepository }] = await Promise.all([
     import('./database-url.ts'),
     import('../analysis/tmdb-threshold-repository.ts'),
   ]);
-  return { findDatabaseUrl, withPool, createTmdbThresholdRepository };
+  return { findDatabase, withPool, createTmdbThresholdRepository };
 }

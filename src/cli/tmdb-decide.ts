@@ -1,7 +1,7 @@
 /**
  * npm run tmdb:decide -- FILE.csv [--from 45] [--to 50] [--hours 720] [--out docs/tmdb-threshold-report.md]
  * Reads a reviewed sample, reports the false-positive rate with its 95 % Wilson interval, the band's
- * counts (DATABASE_URL or the `npm start` database, when there is one) and the seed's decision.
+ * counts (DATABASE_URL or the embedded database in DATA_DIR, when there is one) and the seed's decision.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -32,12 +32,12 @@ await runCli(async () => {
   }
   const decision = decideThreshold(sample.wrong, sample.correct + sample.wrong);
 
-  const { findDatabaseUrl, withPool, createTmdbThresholdRepository } = await loadDatabaseModules();
+  const { findDatabase, withPool, createTmdbThresholdRepository } = await loadDatabaseModules();
   const config = loadConfig();
-  const url = await findDatabaseUrl(config);
-  if (!url) console.error('note: no DATABASE_URL and no `npm start` database: the report leaves out the band counts.');
-  const counts = url
-    ? await withPool(url, config, (pool) => createTmdbThresholdRepository(pool).counts(band, hours))
+  const database = await findDatabase(config);
+  if (!database) console.error('note: no DATABASE_URL and no database in DATA_DIR: the report leaves out the band counts.');
+  const counts = database
+    ? await withPool(database, config, (pool) => createTmdbThresholdRepository(pool).counts(band, hours))
     : null;
 
   const report = renderReport({ source, band, sample, decision, counts, generatedAt: new Date().toISOString() });

@@ -1,7 +1,7 @@
 /**
  * npm run tmdb:sample -- [--from 45] [--to 50] [--size 80] [--seed N] [--hours 720] [--out sample.csv] [--force]
  * Draws a reproducible random sample of the TMDB match attempts with from ≤ confidence < to for
- * manual review, as CSV (stdout without --out). Reads DATABASE_URL, or the database `npm start` runs.
+ * manual review, as CSV (stdout without --out). Reads DATABASE_URL, or the embedded database in DATA_DIR.
  */
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -25,12 +25,14 @@ await runCli(async () => {
   const { band, hours } = bandOptions(values);
   const size = integerOption('size', values.size, 1, 1000, DEFAULT_SIZE);
   const seed = String(integerOption('seed', values.seed, 0, Number.MAX_SAFE_INTEGER, randomInt(1, 1_000_000)));
-  const { findDatabaseUrl, withPool, createTmdbThresholdRepository } = await loadDatabaseModules();
+  const { findDatabase, withPool, createTmdbThresholdRepository } = await loadDatabaseModules();
   const config = loadConfig();
-  const url = await findDatabaseUrl(config);
-  if (!url) throw new Error('DATABASE_URL is not set and no `npm start` database runs in DATA_DIR: set one or start the other');
+  const database = await findDatabase(config);
+  if (!database) {
+    throw new Error(`DATABASE_URL is not set and DATA_DIR (${config.dataDir}) holds no database: set DATABASE_URL, or run npm start or npm run seed`);
+  }
 
-  const { rows, counts } = await withPool(url, config, async (pool) => {
+  const { rows, counts } = await withPool(database, config, async (pool) => {
     const repository = createTmdbThresholdRepository(pool);
     return { rows: await repository.sample(band, hours, size, seed), counts: await repository.counts(band, hours) };
   });
