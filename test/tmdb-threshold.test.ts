@@ -1,7 +1,8 @@
 import t from 'tap';
 import { sql } from 'slonik';
 import { createTmdbThresholdRepository } from '../src/analysis/tmdb-threshold-repository.ts';
-import { ensureDemoData } from '../src/db/demo-data.ts';
+import { ensureDemoData, SHOWTIME_WORKER } from '../src/db/demo-data.ts';
+import { seedSyntheticRows } from '../src/db/synthetic-data.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { bandJobIds, matchAttemptRows, thresholdOracle } from './helpers/match-attempts.ts';
@@ -10,21 +11,6 @@ import { insertRows } from './helpers/rows.ts';
 const db = await startTestDatabase(t);
 const app = await startTestApp(t, db);
 const repository = createTmdbThresholdRepository(db.pool);
-
-await t.test('the demo data keeps the seed figures and has match attempts in every 5-point band', async (t) => {
-  t.equal(await ensureDemoData(db.pool), 'loaded');
-  const metrics = (await get(t, app, '/metrics/system?hours=24')).json();
-  t.match(metrics, { executions: 2991, states: { cancelled: 2419 }, cancellations: { total: 2419, unknown: 479 } });
-  t.same(metrics.cancellations.by_reason[0], { reason: 'movie not matched', count: 1935 });
-  const body = (await get(t, app, '/analysis/tmdb-threshold')).json();
-  t.match(body, { band: { from: 45, to: 50 }, attempts: 2035, matched: 100, in_band: 366, invalid_confidence: 0 });
-  t.equal(body.window.hours, 720, 'the default window is 720 hours');
-  for (let from = 0; from < 100; from += 5) {
-    const { in_band } = (await get(t, app, `/analysis/tmdb-threshold?from=${from}&to=${from + 5}&hours=24`)).json();
-    t.ok(in_band >= 9, `${from}–${from + 5}: ${in_band} attempts`);
-  }
-  await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries`);
-});
 
 const rows = matchAttemptRows();
 await insertRows(db.pool, rows);
@@ -43,11 +29,6 @@ t.test('the endpoint equals the oracle for every band and window', async (t) => 
   const { window, ...defaults } = (await get(t, app, '/analysis/tmdb-threshold?unknown=1')).json();
   t.same(defaults, thresholdOracle(rows, 45, 50, 720), 'defaults: 45–50 over 720 hours');
   t.ok(defaults.invalid_confidence >= 9, 'numeric strings, booleans, containers and out-of-range numbers are invalid');
-});
-
-t.test('no attempts: zeros and null rates, not an error', async (t) => {
-  const body = (await get(t, app, '/analysis/tmdb-threshold?from=1&to=2&hours=1')).json();
-  t.match(body, { attempts: 0, matched: 0, in_band: 0, match_rate: null, projected_match_rate: null });
 });
 
 t.test('bad from, to or hours is a 400 problem naming the parameter', async (t) => {
@@ -91,4 +72,37 @@ t.test('the sampler is reproducible for a seed and draws only from the band and 
   t.same(new Set(edges.map((r) => r.job_id)), new Set(bandJobIds(rows, 0, 100, 1)), 'the edge values: 0 in, 100 out of 0–100');
   const untitled = edges.find((r) => r.title === '');
   t.match(untitled, { title: '', candidate_title: '', tmdb_id: '', confidence: '47', verdict: '' }, 'absent keys are empty fields');
+});
+
+t.test('the demo data keeps the seed figures and has match attempts in every 5-point band', async (t) => {
+  await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries`);
+  const empty = (await get(t, app, '/analysis/tmdb-threshold')).json();
+  t.match(empty, { attempts: 0, matched: 0, in_band: 0, match_rate: null, projected_match_rate: null }, 'no attempts: zeros and null rates');
+  t.equal(await ensureDemoData(db.pool), 'loaded');
+  const metrics = (await get(t, app, '/metrics/system?hours=24')).json();
+  t.match(metrics, { executions: 2991, states: { cancelled: 2419 }, cancellations: { total: 2419, unknown: 479 } });
+  t.same(metrics.cancellations.by_reason[0], { reason: 'movie not matched', count: 1935 });
+  const body = (await get(t, app, '/analysis/tmdb-threshold')).json();
+  t.match(body, { band: { from: 45, to: 50 }, attempts: 2035, matched: 100, in_band: 366, invalid_confidence: 0 });
+  t.equal(body.window.hours, 720, 'the default window is 720 hours');
+  for (let from = 0; from < 100; from += 5) {
+    const { in_band } = (await get(t, app, `/analysis/tmdb-threshold?from=${from}&to=${from + 5}&hours=24`)).json();
+    t.ok(in_band >= 9, `${from}–${from + 5}: ${in_band} attempts`);
+  }
+});
+
+t.test('npm run seed rows carry match attempts: hundreds in 45–50 at 20k rows, some in every 5-point band', async (t) => {
+  await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries`);
+  await seedSyntheticRows(db.pool, { rows: 20_000, days: 90, workers: 12 });
+  const hours = 24 * 91;
+  const all = (await get(t, app, `/analysis/tmdb-threshold?from=0&to=100&hours=${hours}`)).json();
+  t.equal(all.invalid_confidence, 0);
+  t.ok(all.attempts > 8000, `${all.attempts} attempts`);
+  for (let from = 0; from < 100; from += 5) {
+    const { in_band } = (await get(t, app, `/analysis/tmdb-threshold?from=${from}&to=${from + 5}&hours=${hours}`)).json();
+    t.ok(in_band >= (from === 45 ? 300 : 30), `${from}–${from + 5}: ${in_band} attempts`);
+  }
+  const sample = await repository.sample({ from: 45, to: 50 }, hours, 80, '1');
+  t.equal(sample.length, 80);
+  t.ok(sample.every((r) => r.worker === SHOWTIME_WORKER && r.title !== '' && r.tmdb_id !== ''));
 });

@@ -1,5 +1,6 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
+import { matchAttemptJson } from './match-attempt.ts';
 
 /**
  * The demo data set reproduces the seed's evidence: 2,991 executions in the last day, 2,419 of
@@ -54,15 +55,8 @@ const insertDemo = sql.unsafe`
         (ARRAY['venue closed', 'venue closed', 'duplicate showtime', 'duplicate showtime', 'source rate limited'])[i - 2414])
       WHEN 'error' THEN jsonb_build_object('error', 'upstream timeout')
       ELSE jsonb_build_object('status', 'ok')
-    END || CASE WHEN reason_kind = 'movie' OR state = 'completed' AND i % 3 = 0 THEN jsonb_build_object(
-      'title', 'Film #' || i % 400,
-      'candidate_title', CASE WHEN i % 3 = 0 THEN 'Film #' || i % 400 ELSE (ARRAY[
-        'Crouching Tiger, Hidden Dragon', 'The "Burbs"', 'Léon: The Professional', 'Amélie', 'Se7en',
-        'Schindler''s List', '千と千尋の神隠し', 'Film #' || (i + 1) % 400
-      ])[1 + i % 8] END,
-      'tmdb_id', 10000 + (i * 7919) % 90000,
-      'confidence', CASE WHEN state = 'completed' THEN 50 + floor(500 * u3) / 10 ELSE floor(500 * sqrt(u3)) / 10 END::numeric(4, 1)
-    ) ELSE '{}'::jsonb END,
+    END || CASE WHEN reason_kind = 'movie' OR state = 'completed' AND i % 3 = 0
+      THEN ${matchAttemptJson(sql.fragment`state = 'completed'`, 400)} ELSE '{}'::jsonb END,
     CASE WHEN i % 97 = 0 THEN NULL
          ELSE round(exp(ln(450) + 0.9 * sqrt(-2 * ln(u1)) * cos(2 * pi() * u2)))::int END,
     now() - interval '1 minute' - (interval '23 hours' * ((i * 1103) % ${DEMO_ROWS}) / ${DEMO_ROWS})
@@ -75,8 +69,7 @@ const insertDemo = sql.unsafe`
            WHEN i <= 2414 THEN 'sql_null' WHEN i <= 2419 THEN 'other'
            WHEN i > 2719 AND i <= 2919 THEN 'error' ELSE 'none' END AS reason_kind,
       ((i * 7919) % 10007 + 1) / 10008.0 AS u1,
-      ((i * 104729) % 9973) / 9973.0 AS u2,
-      ((i * 48271) % 10007) / 10007.0 AS u3
+      ((i * 104729) % 9973) / 9973.0 AS u2
     FROM generate_series(1, ${DEMO_ROWS}) AS i
   ) AS demo
 `;
