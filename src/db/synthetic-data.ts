@@ -9,6 +9,7 @@ import { matchAttemptJson } from './match-attempt.ts';
  * parts), 0.2 % a few other reasons down to a rare one; one big worker and a long tail of small
  * ones; log-normal durations with a heavy tail and 1 % unknown; times uniform over the last `days`, in
  * insertion order (row i is older than row i + 1, give or take a second), as a live table fills up.
+ * The big worker's "movie not matched" and completed rows carry a TMDB match attempt (match-attempt.ts).
  */
 export interface SyntheticOptions {
   rows: number;
