@@ -54,6 +54,6 @@ await runCli(async () => {
   );
   if (size < 50 || size > 100) console.error(`note: the seed's plan reviews 50–100 rows; --size ${size} was asked for.`);
   if (values.out !== undefined) {
-    console.error(`Fill in verdict (correct or wrong; blank = not reviewed), then: npm run tmdb:decide -- ${values.out} --from ${band.from} --to ${band.to}`);
+    console.error(`Fill in verdict (correct or wrong; blank = not reviewed), then: npm run tmdb:decide -- ${values.out} --from ${band.from} --to ${band.to} --hours ${hours}`);
   }
 });
