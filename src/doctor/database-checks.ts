@@ -54,6 +54,9 @@ export function indexesCheck(pool: DatabasePool): Check {
     name: 'expected indexes',
     run: async () => {
       const names = EXPECTED_INDEXES.map((index) => index.name);
+      const applied = new Set((await pool.anyFirst(sql.type(z.object({ name: z.string() }))`
+        SELECT name FROM pgmigrations
+      `)));
       const found = await pool.any(sql.type(IndexRow)`
         SELECT c.relname AS name, t.relname AS table_name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS definition
         FROM pg_index i
@@ -65,7 +68,12 @@ export function indexesCheck(pool: DatabasePool): Check {
         const name = `index ${expected.name}`;
         const index = found.find((row) => row.name === expected.name);
         const migration = migrationFor(expected.name);
-        const fix = [`fix: npm run migrate -- reapply ${migration ?? '<the migration that creates it>'}`];
+        // A pending migration is built by `up`; `reapply` repeats one the record says already ran.
+        const fix = [
+          migration && !applied.has(migration)
+            ? `fix: npm run migrate -- up  (${migration} is pending)`
+            : `fix: npm run migrate -- reapply ${migration ?? '<the migration that creates it>'}`,
+        ];
         if (!index) return fail(name, `missing on ${expected.table}`, fix);
         if (index.table_name !== expected.table) return fail(name, `is on ${index.table_name}, expected ${expected.table}`, fix);
         if (!index.valid) return fail(name, 'INVALID (a CREATE INDEX CONCURRENTLY failed); queries do not use it', fix);
