@@ -61,7 +61,7 @@ t.test('a missing or wrong ingest token is a 401, the right one writes', async (
 });
 
 t.test('with READ_TOKEN, reads need it; health and the docs stay open', async (t) => {
-  for (const url of ['/metrics/system', '/metrics/workers', '/metrics/worker/Auth.Worker']) {
+  for (const url of ['/metrics/system', '/metrics/workers', '/metrics/worker/Auth.Worker', '/job-executions', '/analysis/tmdb-threshold']) {
     const anonymous = await get(t, secured, url);
     t.equal(anonymous.statusCode, 401, `${url} without a token`);
     t.match(anonymous.json(), { status: 401, detail: /READ_TOKEN/ });

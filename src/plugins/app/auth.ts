@@ -30,7 +30,7 @@ export const INGEST_SECURITY: Security = [{ ingestToken: [] }];
 /** `{}`: reads are open unless the service runs with READ_TOKEN. */
 export const READ_SECURITY: Security = [{ readToken: [] }, {}];
 /** Reads that READ_TOKEN protects; health, /docs and /openapi.json stay open. */
-const READ_PREFIXES = ['/metrics/', '/job-executions/'];
+const READ_PREFIXES = ['/metrics/', '/job-executions/', '/analysis/'];
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
