@@ -26,6 +26,11 @@ export interface AppOptions {
   /** The validated environment; tests pass `loadConfig({ … })`. Defaults: `loadConfig({})`. */
   config?: Config;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Shed load with 503 when the event loop is saturated (default true). Tests that drive the app with
+   * inject() share its event loop with the test runner, so they measure the runner: they turn it off.
+   */
+  shedLoad?: boolean;
   /** Extra Fastify settings, e.g. the server's timeouts. */
   server?: Partial<FastifyServerOptions>;
 }
@@ -58,7 +63,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   await app.register(errorHandler);
-  await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin });
+  await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin, shedLoad: options.shedLoad });
   // Past the pool wait and the statement timeout, the database is not coming back for this request.
   await app.register(requestDeadline, { deadlineMs: config.poolTimeoutMs + config.statementTimeoutMs + 1_000 });
   await app.register(strictQuery);

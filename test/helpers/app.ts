@@ -6,13 +6,16 @@ import { specViolations } from './openapi.ts';
 
 type Test = Pick<Tap, 'teardown' | 'same'>;
 
-/** The real app on a test database (with e.g. `auth` tokens); closed with the test. */
+/**
+ * The real app on a test database (e.g. with `config: loadConfig({ INGEST_TOKEN })`); closed with
+ * the test. Load shedding is off unless asked for: it would measure the busy test runner.
+ */
 export async function startTestApp(
   t: Test,
   db: TestDatabase,
   options: Omit<AppOptions, 'pool'> = {},
 ): Promise<FastifyInstance> {
-  const app = await buildApp({ ...options, pool: db.pool });
+  const app = await buildApp({ shedLoad: false, ...options, pool: db.pool });
   t.teardown(() => app.close());
   return app;
 }
