@@ -1,5 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
+import type { Bucket, SystemTimeseries, WorkerTimeseries } from '../schemas/timeseries.ts';
+import { timeseriesQuery, type TimeseriesRow } from './timeseries-query.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
 import { workerExistsQuery, workersQuery } from './workers-query.ts';
 
@@ -24,6 +26,27 @@ function toMetrics(hours: number, row: WindowMetricsRow): SystemMetrics {
   };
 }
 
+function toTimeseries(hours: number, bucket: Bucket, rows: readonly TimeseriesRow[]): SystemTimeseries {
+  const first = rows[0];
+  if (!first) throw new Error('generate_series returned no bucket');
+  return {
+    window: { hours, from: first.window_from, to: first.window_to },
+    bucket,
+    points: rows.map((row) => ({
+      start: row.start,
+      executions: row.executions,
+      states: {
+        completed: row.completed,
+        retryable: row.retryable,
+        discarded: row.discarded,
+        cancelled: row.cancelled,
+        snoozed: row.snoozed,
+      },
+      unknown: row.unknown_reasons,
+    })),
+  };
+}
+
 /** The metrics questions, asked in plain typed arguments; HTTP stays in the routes. */
 export function createMetricsRepository(db: DatabasePool) {
   return {
@@ -36,6 +59,17 @@ export function createMetricsRepository(db: DatabasePool) {
       const { known } = await db.one(workerExistsQuery(worker));
       if (!known) return null;
       return { worker, ...toMetrics(hours, await db.one(windowMetricsQuery(hours, worker))) };
+    },
+
+    async systemTimeseries(hours: number, bucket: Bucket): Promise<SystemTimeseries> {
+      return toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket)));
+    },
+
+    /** `null` when the worker has never been seen. */
+    async workerTimeseries(worker: string, hours: number, bucket: Bucket): Promise<WorkerTimeseries | null> {
+      const { known } = await db.one(workerExistsQuery(worker));
+      if (!known) return null;
+      return { worker, ...toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket, worker))) };
     },
 
     async workers(): Promise<WorkerList> {
