@@ -9,6 +9,7 @@ import errorHandler from './plugins/app/error-handler.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
+import dashboardRoutes from './routes/dashboard/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import metricsRoutes from './routes/metrics/index.ts';
 
@@ -50,6 +51,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
   await app.register(healthRoutes, { prefix: '/health' });
+  await app.register(dashboardRoutes);
 
   return app;
 }
