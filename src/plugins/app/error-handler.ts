@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
+import { PoolTimeoutError } from '../../db/pool-gate.ts';
 import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
 import { NO_NUL_PATTERN } from '../../schemas/common.ts';
 import type { Problem } from '../../schemas/problem.ts';
@@ -18,7 +19,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006',
 ]);
 
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
 
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
@@ -86,6 +87,14 @@ async function errorHandler(fastify: FastifyInstance) {
     if (clientKind) {
       const retryAfter = status === 429 ? Number(reply.getHeader('retry-after') ?? 60) : undefined;
       return sendProblem(reply, problem(clientKind, request, error.message), retryAfter);
+    }
+    if (error instanceof PoolTimeoutError) {
+      request.log.warn('database connections saturated; shedding the request');
+      return sendProblem(
+        reply,
+        problem(PROBLEMS.overloaded, request, 'Every database connection is busy; retry shortly'),
+        RETRY_AFTER_SECONDS,
+      );
     }
     if (isStatementTimeout(error)) {
       request.log.warn({ err: error }, 'query exceeded its time limit');

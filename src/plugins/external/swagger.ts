@@ -28,7 +28,13 @@ async function openapi(fastify: FastifyInstance) {
       ],
     },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI sets inline styles at run time; only its own pages get 'unsafe-inline', for styles.
+    staticCSP:
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+      "object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
+  });
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
 }
 
