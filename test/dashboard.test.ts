@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
@@ -13,8 +14,6 @@ import { insertRows, type TestRow } from './helpers/rows.ts';
 /** A name and a reason that would run script if the page ever put data into innerHTML. */
 const HOSTILE_WORKER = '<img src=x onerror="window.__xss=1"> "Worker" \'q\'';
 const HOSTILE_REASON = '<script>window.__xss=2</script><b>bold</b>';
-/** The strict policy the service's helmet setup applies: the page must work under it. */
-const CSP = "default-src 'self'";
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 
 interface Metrics {
@@ -34,9 +33,6 @@ async function run() {
   await insertRows(db.pool, [...nastyRows(), ...extra]);
 
   const app = await buildApp({ pool: db.pool });
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('content-security-policy', CSP);
-  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(() => app.close());
   const address = app.server.address();
@@ -55,8 +51,11 @@ async function run() {
   const hasListing = app.hasRoute({ method: 'GET', url: '/job-executions' });
 
   t.test('/ redirects to the dashboard, which shows the API numbers for the system', async (t) => {
-    await page.goto(`${base}/`);
+    const response = await page.goto(`${base}/`);
     t.equal(new URL(page.url()).pathname, '/dashboard');
+    const csp = (await response!.allHeaders())['content-security-policy'] ?? '';
+    t.match(csp, /default-src 'self'/, 'served under the strict CSP');
+    t.notMatch(csp, /unsafe-inline/, 'with no inline script or style allowed');
     await ready(page);
     await checkFigures(t, page, await api('/metrics/system?hours=24'));
     t.match(await page.textContent('#summary-title'), /System/);
@@ -101,6 +100,7 @@ async function run() {
     await ready(page);
     await checkFigures(t, page, await api('/metrics/system?hours=2'));
 
+    await page.waitForSelector('#workers[data-loaded]', { state: 'attached' });
     const options = await page.$$eval('#workers option', (list) => list.map((o) => (o as HTMLOptionElement).value));
     t.same(options, (await api<{ workers: { worker: string }[] }>('/metrics/workers')).workers.map((w) => w.worker), 'picker fed by /metrics/workers');
     await page.fill('#worker', UNICODE_WORKER);

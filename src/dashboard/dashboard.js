@@ -343,8 +343,10 @@ async function loadWorkers() {
       return option;
     }));
     $('workers-status').textContent = `${formatCount(workers.length)} workers; type to search`;
+    $('workers').dataset.loaded = 'true';
   } catch (error) {
     $('workers-status').textContent = `The worker list could not be loaded (${error.title})`;
+    workersLoaded = undefined;
   }
 }
 
@@ -357,7 +359,6 @@ async function load() {
   document.documentElement.dataset.state = 'loading';
   delete document.documentElement.dataset.ready;
   $('status').textContent = 'Loading…';
-  workersLoaded ??= loadWorkers();
 
   const base = metricsBase(view.worker);
   const query = `hours=${encodeURIComponent(view.hours)}`;
@@ -365,7 +366,6 @@ async function load() {
     const [metrics, series] = await Promise.all([
       getJson(`${base}?${query}`, controller.signal),
       getJson(`${base}/timeseries?${query}`, controller.signal),
-      workersLoaded,
     ]);
     $('problem').hidden = true;
     $('content').hidden = false;
@@ -381,6 +381,8 @@ async function load() {
   }
   document.documentElement.dataset.ready = 'true';
   performance.mark('data-ready');
+  // The picker's list is a scan of every worker: fetched once, after the figures are on screen.
+  workersLoaded ??= loadWorkers();
 }
 
 // ---------- wiring ----------
