@@ -1,6 +1,7 @@
 // The job execution monitor. Reads the public API only; every piece of data reaches the page
 // through textContent or a DOM property, never innerHTML (worker names and reasons are arbitrary).
-import uPlot from '/dashboard/vendor/uPlot.esm.js';
+// uPlot (modulepreloaded by the page) is imported alongside the API calls, not before them.
+const uPlotLoaded = import('/dashboard/vendor/uPlot.esm.js').then((module) => module.default);
 
 const PRESETS = [1, 24, 168, 720];
 const DEFAULT_HOURS = 24;
@@ -200,7 +201,7 @@ function chartSize() {
   return { width, height: width < 500 ? 200 : 260 };
 }
 
-function renderSeries(series) {
+function renderSeries(series, uPlot) {
   const points = series.points;
   $('chart-note').textContent = `${formatCount(points.length)} ${series.bucket === 'hour' ? 'hourly' : 'daily'} buckets (UTC); ` +
     'the first and last buckets hold only the part inside the window.';
@@ -363,15 +364,16 @@ async function load() {
   const base = metricsBase(view.worker);
   const query = `hours=${encodeURIComponent(view.hours)}`;
   try {
-    const [metrics, series] = await Promise.all([
+    const [metrics, series, uPlot] = await Promise.all([
       getJson(`${base}?${query}`, controller.signal),
       getJson(`${base}/timeseries?${query}`, controller.signal),
+      uPlotLoaded,
     ]);
     $('problem').hidden = true;
     $('content').hidden = false;
     renderSummary(metrics, view);
     renderReasons(metrics, view);
-    renderSeries(series);
+    renderSeries(series, uPlot);
     $('status').textContent = `Showing ${view.worker ? `worker ${view.worker}` : 'all workers'}, ${windowLabel(metrics.window.hours)}.`;
     document.documentElement.dataset.state = 'ready';
   } catch (error) {
