@@ -1,7 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
-import type { Bucket, SystemTimeseries, WorkerTimeseries } from '../schemas/timeseries.ts';
-import { timeseriesQuery, type TimeseriesRow } from './timeseries-query.ts';
+import { statesOf } from './state-counts.ts';
+import { createTimeseriesRepository } from './timeseries-repository.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
 import { workerExistsQuery, workersQuery } from './workers-query.ts';
 
@@ -10,40 +10,13 @@ function toMetrics(hours: number, row: WindowMetricsRow): SystemMetrics {
   return {
     window: { hours, from: row.window_from, to: row.window_to },
     executions: row.executions,
-    states: {
-      completed: row.completed,
-      retryable: row.retryable,
-      discarded: row.discarded,
-      cancelled: row.cancelled,
-      snoozed: row.snoozed,
-    },
+    states: statesOf(row),
     success_rate: row.executions === 0 ? null : row.completed / row.executions,
     cancellations: { total: row.cancelled, unknown: row.unknown_reasons, by_reason: row.by_reason },
     duration_ms:
       row.durations === 0 || p50 === undefined || p95 === undefined || p99 === undefined
         ? null
         : { avg: row.duration_avg ?? 0, p50, p95, p99, max: row.duration_max ?? 0 },
-  };
-}
-
-function toTimeseries(hours: number, bucket: Bucket, rows: readonly TimeseriesRow[]): SystemTimeseries {
-  const first = rows[0];
-  if (!first) throw new Error('generate_series returned no bucket');
-  return {
-    window: { hours, from: first.window_from, to: first.window_to },
-    bucket,
-    points: rows.map((row) => ({
-      start: row.start,
-      executions: row.executions,
-      states: {
-        completed: row.completed,
-        retryable: row.retryable,
-        discarded: row.discarded,
-        cancelled: row.cancelled,
-        snoozed: row.snoozed,
-      },
-      unknown: row.unknown_reasons,
-    })),
   };
 }
 
@@ -61,16 +34,7 @@ export function createMetricsRepository(db: DatabasePool) {
       return { worker, ...toMetrics(hours, await db.one(windowMetricsQuery(hours, worker))) };
     },
 
-    async systemTimeseries(hours: number, bucket: Bucket): Promise<SystemTimeseries> {
-      return toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket)));
-    },
-
-    /** `null` when the worker has never been seen. */
-    async workerTimeseries(worker: string, hours: number, bucket: Bucket): Promise<WorkerTimeseries | null> {
-      const { known } = await db.one(workerExistsQuery(worker));
-      if (!known) return null;
-      return { worker, ...toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket, worker))) };
-    },
+    ...createTimeseriesRepository(db),
 
     async workers(): Promise<WorkerList> {
       return { workers: [...(await db.any(workersQuery()))] };

@@ -1,19 +1,14 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { Bucket } from '../schemas/timeseries.ts';
+import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
 
 /** One bucket of the window; every row repeats the window bounds, read once in the same statement. */
 export const TimeseriesRow = z.object({
   window_from: z.string(),
   window_to: z.string(),
   start: z.string(),
-  executions: z.number().int(),
-  completed: z.number().int(),
-  retryable: z.number().int(),
-  discarded: z.number().int(),
-  cancelled: z.number().int(),
-  snoozed: z.number().int(),
-  unknown_reasons: z.number().int(),
+  ...stateCountsShape,
 });
 export type TimeseriesRow = z.infer<typeof TimeseriesRow>;
 
@@ -40,19 +35,16 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
       ) AS start
       FROM bounds b
     ),
+    scoped AS (
+      SELECT date_trunc(${bucket}, s.inserted_at, 'UTC') AS start, s.state, s.results ->> 'cancel_reason' AS reason
+      FROM job_execution_summaries s
+      -- The bounds written out (not joined from bounds) so the planner can estimate the window.
+      WHERE s.inserted_at > now() - make_interval(hours => ${hours}) AND s.inserted_at <= now() ${workerFilter}
+    ),
     counts AS (
-      SELECT
-        date_trunc(${bucket}, s.inserted_at, 'UTC') AS start,
-        count(*) AS executions,
-        count(*) FILTER (WHERE s.state = 'completed') AS completed,
-        count(*) FILTER (WHERE s.state = 'retryable') AS retryable,
-        count(*) FILTER (WHERE s.state = 'discarded') AS discarded,
-        count(*) FILTER (WHERE s.state = 'cancelled') AS cancelled,
-        count(*) FILTER (WHERE s.state = 'snoozed') AS snoozed,
-        count(*) FILTER (WHERE s.state = 'cancelled' AND s.results ->> 'cancel_reason' IS NULL) AS unknown_reasons
-      FROM job_execution_summaries s, bounds b
-      WHERE s.inserted_at > b.window_from AND s.inserted_at <= b.window_to ${workerFilter}
-      GROUP BY 1
+      SELECT start, ${stateCountsColumns}
+      FROM scoped
+      GROUP BY start
     )
     SELECT
       b.window_from,
