@@ -149,3 +149,13 @@ t.test('security headers, request ids and no limit by default', async (t) => {
   t.equal(problem.headers['x-request-id'], id, 'the problem document carries the same id');
   for (let i = 0; i < 5; i++) t.equal((await app.inject({ method: 'POST', url: '/probe-write' })).statusCode, 204);
 });
+
+t.test('a database that is not migrated answers 503 saying so, not a 500', async (t) => {
+  const bare = await startTestDatabase(t, { migrate: false });
+  const app = await buildApp({ pool: bare.pool });
+  t.teardown(() => app.close());
+  const response = await app.inject('/metrics/system');
+  t.equal(response.statusCode, 503);
+  t.match(response.json(), { detail: /npm run migrate -- up/ });
+  t.equal((await app.inject('/health/ready')).statusCode, 503);
+});

@@ -37,6 +37,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+/** undefined_table / undefined_column: the service runs against a database that is not migrated. */
+const isSchemaMissing = (error: unknown) =>
+  causes(error).some((e) => ['42P01', '42703'].includes(String((e as { code?: unknown }).code)));
+
 const isStatementTimeout = (error: unknown) =>
   causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
 
@@ -101,6 +105,14 @@ async function errorHandler(fastify: FastifyInstance) {
       return sendProblem(
         reply,
         problem(PROBLEMS.queryTimeout, request, 'The query took longer than the statement time limit; try a shorter window'),
+      );
+    }
+    if (isSchemaMissing(error)) {
+      request.log.error({ err: error }, 'database schema is not the one this release expects');
+      return sendProblem(
+        reply,
+        problem(PROBLEMS.databaseUnavailable, request, 'The database schema is not current; run npm run migrate -- up'),
+        RETRY_AFTER_SECONDS,
       );
     }
     if (isDatabaseUnavailable(error)) {
