@@ -206,7 +206,7 @@ async function run() {
     await page.reload();
     await ready(page, 'error');
     t.match(await page.textContent('#problem-title'), /unavailable \(503/);
-    t.match(await page.textContent('#problem-detail'), /Retry in \d+ s/);
+    t.match(await page.textContent('#problem-detail'), /not answering.*\. Retrying automatically in \d+ s\./);
     await page.screenshot({ path: new URL('dashboard-503.png', ARTIFACTS).pathname });
     const unexpected = errors.splice(0).filter((e) => !/Failed to load resource|ERR_FAILED/.test(e));
     t.same(unexpected, [], 'only the failed requests themselves are logged');

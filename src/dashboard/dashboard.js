@@ -311,6 +311,9 @@ function closeDrill() {
 
 let loadController;
 let workersLoaded;
+let retryTimer;
+
+const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 function showProblem(error, view) {
   $('content').hidden = true;
@@ -326,11 +329,13 @@ function showProblem(error, view) {
     $('problem-title').textContent = error.title;
     $('problem-detail').textContent = error.message;
   } else if (error.status === 503) {
+    const seconds = Number(error.retryAfter) || 0;
     $('problem-title').textContent = `The service is unavailable (503 ${error.title})`;
-    $('problem-detail').textContent = `${error.message}${error.retryAfter ? ` Retry in ${error.retryAfter} s.` : ''}`;
+    $('problem-detail').textContent = `${sentence(error.message)}${seconds ? ` Retrying automatically in ${seconds} s.` : ''}`;
+    if (seconds) retryTimer = setTimeout(() => void load(), seconds * 1000);
   } else {
     $('problem-title').textContent = `${error.title} (${error.status})`;
-    $('problem-detail').textContent = error.message;
+    $('problem-detail').textContent = sentence(error.message);
   }
   $('status').textContent = `Error: ${$('problem-title').textContent}`;
 }
@@ -355,6 +360,7 @@ async function load() {
   const view = readView();
   syncControls(view);
   closeDrill();
+  clearTimeout(retryTimer);
   loadController?.abort();
   const controller = (loadController = new AbortController());
   document.documentElement.dataset.state = 'loading';
