@@ -59,8 +59,12 @@ async function run() {
     await ready(page);
     await checkFigures(t, page, await api('/metrics/system?hours=24'));
     t.match(await page.textContent('#summary-title'), /System/);
-    const points = (await api<{ points: unknown[] }>('/metrics/system/timeseries?hours=24')).points;
+    const { points } = await api<{ points: unknown[] }>('/metrics/system/timeseries?hours=24');
+    await page.click('#series-details summary');
     t.equal(await page.locator('#series-table tbody tr').count(), points.length, 'one table row per time bucket');
+    const cells = await page.$$eval('#series-table tbody tr:last-child td', (tds) => tds.map((td) => td.textContent));
+    const last = points.at(-1) as { executions: number; states: { cancelled: number }; unknown: number };
+    t.same(cells.slice(1), [last.executions, last.states.cancelled, last.unknown].map((n) => n.toLocaleString('en-US')), 'the newest bucket');
     t.ok(await page.locator('#chart canvas').count(), 'the time chart is drawn');
     t.equal(await page.getAttribute('#w24', 'checked'), null, 'state lives in properties, not markup');
     t.ok(await page.isChecked('#w24'), 'the 24 h window is selected');
@@ -174,6 +178,7 @@ async function run() {
     t.equal(await page.locator('#drill-rows tr').count(), listing.executions.length, 'one row per listed execution');
     t.equal(listing.executions.length, 6);
     t.same(await page.$$eval('#drill-rows tr td:nth-child(5)', (cells) => cells.map((c) => c.textContent)), Array(6).fill('Unknown'));
+    await page.locator('#drill').screenshot({ path: new URL('dashboard-drill.png', ARTIFACTS).pathname });
 
     await page.locator('#reasons li[data-kind="reason"][data-reason="unknown"] button').click();
     await page.waitForFunction(() => document.querySelectorAll('#drill-rows tr').length === 1);

@@ -195,6 +195,17 @@ function renderReasons(metrics, view) {
 
 let chart;
 let chartData;
+let seriesPoints = [];
+
+/** The chart's data as a table: up to 721 rows, so built only when someone opens it. */
+function renderSeriesTable() {
+  $('series-table').tBodies[0].replaceChildren(...seriesPoints.map((p) => {
+    const row = el('tr');
+    row.append(el('td', '', utc(p.start)), el('td', 'num', formatCount(p.executions)),
+      el('td', 'num', formatCount(p.states.cancelled)), el('td', 'num', formatCount(p.unknown)));
+    return row;
+  }));
+}
 
 function chartSize() {
   const width = Math.max($('chart').clientWidth, 260);
@@ -211,13 +222,8 @@ function renderSeries(series, uPlot) {
     points.map((p) => p.states.cancelled),
     points.map((p) => p.unknown),
   ];
-  const body = $('series-table').tBodies[0];
-  body.replaceChildren(...points.map((p) => {
-    const row = el('tr');
-    row.append(el('td', '', utc(p.start)), el('td', 'num', formatCount(p.executions)),
-      el('td', 'num', formatCount(p.states.cancelled)), el('td', 'num', formatCount(p.unknown)));
-    return row;
-  }));
+  seriesPoints = points;
+  if ($('series-details').open) renderSeriesTable();
   const total = points.reduce((sum, p) => sum + p.executions, 0);
   $('chart').setAttribute('aria-label', `Executions and cancellations per ${series.bucket}, ${formatCount(points.length)} buckets, ` +
     `${formatCount(total)} executions in all. The table below holds the same data.`);
@@ -421,6 +427,7 @@ $('worker').addEventListener('change', () => {
 });
 $('all-workers').addEventListener('click', () => navigate({ ...currentForm(), worker: '' }));
 $('retry').addEventListener('click', () => void load());
+$('series-details').addEventListener('toggle', () => $('series-details').open && renderSeriesTable());
 $('drill-close').addEventListener('click', closeDrill);
 $('drill-more').addEventListener('click', () => void fetchDrillPage());
 window.addEventListener('popstate', () => void load());
