@@ -166,6 +166,11 @@ async function run() {
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => !/Loading/.test(document.getElementById('drill-status')!.textContent ?? ''));
     t.match(await page.textContent('#drill-title'), /no reason recorded/);
+    await page.keyboard.press('Escape');
+    t.ok(await page.isHidden('#drill'), 'Escape closes the list');
+    t.equal(await page.evaluate(() => document.activeElement?.closest('li')?.dataset.kind), 'unknown', 'and gives focus back');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('drill-status')!.textContent ?? ''));
     if (!hasListing) {
       t.match(await page.textContent('#drill-status'), /not available/, 'without GET /job-executions the panel says so');
       t.comment('GET /job-executions is not in this build: drill-down rows not checked');

@@ -248,7 +248,7 @@ function renderSeries(series, uPlot) {
 
 // ---------- the drill-down ----------
 
-const drill = { controller: undefined, params: undefined, cursor: null };
+const drill = { controller: undefined, params: undefined, cursor: null, opener: undefined };
 
 function drillRow(execution) {
   const row = el('tr');
@@ -303,6 +303,7 @@ function openDrill(view, which) {
     ? 'Cancelled with no reason recorded (Unknown)'
     : `Cancelled with reason ${quoted(which.reason)}`;
   $('drill-rows').replaceChildren();
+  drill.opener = document.activeElement;
   $('drill').hidden = false;
   $('drill').focus();
   void fetchDrillPage();
@@ -310,7 +311,9 @@ function openDrill(view, which) {
 
 function closeDrill() {
   drill.controller?.abort();
+  if ($('drill').hidden) return;
   $('drill').hidden = true;
+  if (drill.opener?.isConnected) drill.opener.focus();
 }
 
 // ---------- loading ----------
@@ -429,6 +432,7 @@ $('all-workers').addEventListener('click', () => navigate({ ...currentForm(), wo
 $('retry').addEventListener('click', () => void load());
 $('series-details').addEventListener('toggle', () => $('series-details').open && renderSeriesTable());
 $('drill-close').addEventListener('click', closeDrill);
+$('drill').addEventListener('keydown', (event) => event.key === 'Escape' && closeDrill());
 $('drill-more').addEventListener('click', () => void fetchDrillPage());
 window.addEventListener('popstate', () => void load());
 new ResizeObserver(() => chart?.setSize(chartSize())).observe($('over-time'));
