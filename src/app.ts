@@ -9,11 +9,13 @@ import database from './plugins/app/database.ts';
 import requestDeadline from './plugins/app/request-deadline.ts';
 import security from './plugins/external/security.ts';
 import errorHandler from './plugins/app/error-handler.ts';
+import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
 import dashboardRoutes from './routes/dashboard/index.ts';
 import healthRoutes from './routes/health/index.ts';
+import jobExecutionListRoutes from './routes/job-executions/list.ts';
 import metricsRoutes from './routes/metrics/index.ts';
 
 export interface AppOptions {
@@ -61,8 +63,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository);
+  await app.register(executionListRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
+  await app.register(jobExecutionListRoutes, { prefix: '/job-executions' });
   await app.register(healthRoutes, { prefix: '/health' });
   await app.register(dashboardRoutes);
 
