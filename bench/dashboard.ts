@@ -2,21 +2,13 @@
 /// <reference lib="dom.iterable" />
 /**
  * npm run bench:dashboard — the dashboard fully rendered, data included, in Debian's Chromium, on a
- * database of 1M rows (a year at the seed's rate of ~3,000 executions a day). Measured from
- * navigation start to the page's `data-ready` mark (set once every figure, the reasons, the time
- * chart and the worker list are on screen). Writes the "Dashboard" section of docs/BENCHMARKS.md.
+ * database of 1M rows seeded like `npm run seed` (bench/lib/seeded-database.ts). Measured from
+ * navigation start to the page's `data-ready` mark (set once every figure, the reasons and the time
+ * chart are on screen). Writes the "Dashboard" section of docs/BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { sql } from 'slonik';
-import { z } from 'zod';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createDatabasePool } from '../src/db/pool.ts';
 import { CHROMIUM_PATH, chromiumMissing, launchChromium } from '../test/helpers/browser.ts';
-import { machineLine } from './machine.ts';
+import { DAYS, machine, seededDatabase, withClient, WORKERS } from './lib/seeded-database.ts';
 import { replaceSection } from './report.ts';
 import { startService } from './service.ts';
 
@@ -33,53 +25,25 @@ const VIEWS = [
   { name: 'System, 30 d', query: 'hours=720' },
 ];
 
-/** A year of executions with the seed's mix: 81% cancelled, a fifth of those with no reason. */
-const generate = (rows: number) => sql.unsafe`
-  INSERT INTO job_execution_summaries (job_id, attempt, worker, queue, state, results, duration_ms, inserted_at)
-  SELECT
-    i, 1,
-    CASE WHEN r1 < 0.5 THEN ${SHOWTIME} ELSE 'Bench.Worker.' || lpad((floor(r1 * 1000)::int % 39)::text, 2, '0') END,
-    CASE WHEN r2 < 0.8 THEN 'scraper' ELSE 'scraper_detail' END,
-    CASE WHEN r3 < 0.809 THEN 'cancelled' WHEN r3 < 0.909 THEN 'completed' WHEN r3 < 0.942 THEN 'retryable'
-         WHEN r3 < 0.975 THEN 'discarded' ELSE 'snoozed' END,
-    CASE WHEN r3 >= 0.809 THEN '{"status": "ok"}'::jsonb
-         WHEN r4 < 0.80 THEN '{"cancel_reason": "movie not matched"}'::jsonb
-         WHEN r4 < 0.87 THEN '{}'::jsonb
-         WHEN r4 < 0.93 THEN '{"cancel_reason": null}'::jsonb
-         WHEN r4 < 0.99 THEN NULL
-         WHEN r4 < 0.995 THEN '{"cancel_reason": "unknown"}'::jsonb
-         ELSE jsonb_build_object('cancel_reason', 'reason ' || (floor(r4 * 1000000)::int % 40)) END,
-    CASE WHEN r2 < 0.01 THEN NULL
-         ELSE round(exp(ln(450) + 0.9 * sqrt(-2 * ln(1 - r1)) * cos(2 * pi() * r4)))::int END,
-    now() - interval '365 days' * ((i - 1)::float8 / ${rows})
-  FROM (SELECT i, random() AS r1, random() AS r2, random() AS r3, random() AS r4 FROM generate_series(1, ${rows}) AS i) AS g
-`;
-
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 async function main() {
   const missing = chromiumMissing();
   if (missing) throw new Error(missing);
-  const dir = await mkdtemp(join(tmpdir(), 'job-metrics-bench-dashboard-'));
-  const database = await startEmbeddedPostgres({ dir, ephemeral: true });
+  const database = await seededDatabase(ROWS, console.log);
   let service: Awaited<ReturnType<typeof startService>> | undefined;
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
-    await migrate(database.url, { direction: 'up' });
-    const pool = await createDatabasePool(database.url, { statementTimeoutMs: 600_000, connectionTimeoutMs: 5_000 });
-    const started = Date.now();
-    await pool.query(generate(ROWS));
-    await pool.query(sql.unsafe`VACUUM ANALYZE job_execution_summaries`);
-    const postgres = await pool.oneFirst(sql.type(z.object({ v: z.string() }))`SELECT current_setting('server_version') AS v`);
-    const indexes = await pool.anyFirst(sql.type(z.object({ i: z.string() }))`
-      SELECT indexname AS i FROM pg_indexes WHERE tablename = 'job_execution_summaries' ORDER BY indexname
-    `);
-    const perDay = await pool.oneFirst(
-      sql.type(z.object({ n: z.number() }))`SELECT count(*) AS n FROM job_execution_summaries WHERE inserted_at > now() - interval '24 hours'`,
-    );
-    await pool.end();
-    console.log(`${ROWS.toLocaleString('en-US')} rows generated in ${((Date.now() - started) / 1000).toFixed(1)} s (${perDay} in the last 24 h)`);
+    const { indexes, perDay } = await withClient(database.url, async (client) => ({
+      indexes: (await client.query<{ i: string }>(
+        "SELECT indexname AS i FROM pg_indexes WHERE tablename = 'job_execution_summaries' ORDER BY indexname",
+      )).rows.map((r) => r.i),
+      perDay: (await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM job_execution_summaries WHERE inserted_at > now() - interval '24 hours'",
+      )).rows[0]!.n,
+    }));
+    const measuredOn = await machine(database.url);
 
     service = await startService({ DATABASE_URL: database.url });
     browser = await launchChromium();
@@ -129,19 +93,20 @@ async function main() {
     }
 
     const body = `
-Command: \`npm run bench:dashboard\` (bench/dashboard.ts; \`BENCH_ROWS\`, \`BENCH_RUNS\` to change the size).
-${machineLine()}; PostgreSQL ${postgres} (embedded, fsync off); ${chromiumVersion} (headless);
-\`uptime\`: ${execFileSync('uptime').toString().trim()}.
+Command: \`npm run bench:dashboard\` (bench/dashboard.ts; \`BENCH_ROWS\` and \`BENCH_RUNS\` change the size).
+Commit ${measuredOn.commit}, ${measuredOn.date}; Node ${measuredOn.node}; PostgreSQL ${measuredOn.postgres} (embedded, fsync off);
+${chromiumVersion} (headless); ${measuredOn.cpus}, ${measuredOn.memory_gib} GiB;
+\`uptime\`: ${execFileSync('uptime').toString().trim()} (other work shared the machine: compare runs by their load).
 
-${ROWS.toLocaleString('en-US')} rows spread evenly over the last 365 days (${perDay.toLocaleString('en-US')} in the last
-24 hours, about the seed's 2,991 a day), 40 workers, the seed's mix of states and reasons (81% cancelled,
-a fifth of those with no reason); indexes: ${indexes.join(', ')}. The service runs as \`node src/server.ts\` in its own process. Each
-view is loaded ${WARMUP} times to warm up, then ${RUNS} times; time is from navigation start to the page's
-\`data-ready\` mark: every tile, the reasons and the time chart rendered (the worker picker's list is
-fetched after that, off the critical path; its time is the last column). "cold" is a first visit
-from a blank tab with the browser cache disabled (every static file fetched again, ~200 kB with
-uPlot); "warm" opens the same view again from itself, with the cache (static files revalidated, 304). "slowest API call" is the longer of the two /metrics requests of the view (they run in parallel).
-Goal < ${GOAL_MS} ms (the seed's bar), aim < ${AIM_MS} ms.
+${ROWS.toLocaleString('en-US')} rows seeded as \`npm run seed\` does (${DAYS} days, ${WORKERS} workers, the seed's mix of states and
+reasons; ${perDay.toLocaleString('en-US')} in the last 24 hours), vacuumed and analysed; indexes: ${indexes.join(', ')}.
+The service runs as \`node src/server.ts\` in its own process. Each view is loaded ${WARMUP} times to warm up, then
+${RUNS} times; time is from navigation start to the page's \`data-ready\` mark: every tile, the reasons and the
+time chart rendered (the worker picker's list is fetched after that, off the critical path; its time is the
+last column). "cold" is a first visit from a blank tab with the browser cache disabled (every static file
+fetched again, ~200 kB with uPlot); "warm" opens the same view again from itself, with the cache (static
+files revalidated, 304). "slowest API call" is the longer of the view's two /metrics requests (they run in
+parallel). Goal < ${GOAL_MS} ms (the seed's bar), aim < ${AIM_MS} ms.
 
 | view | cache | median | p95 | max | slowest API call (median) | worker list (median) |
 |---|---|---|---|---|---|---|
@@ -153,7 +118,6 @@ ${rows.join('\n')}
     await browser?.close();
     await service?.stop();
     await database.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
