@@ -96,7 +96,8 @@ async function main() {
 Command: \`npm run bench:dashboard\` (bench/dashboard.ts; \`BENCH_ROWS\` and \`BENCH_RUNS\` change the size).
 Commit ${measuredOn.commit}, ${measuredOn.date}; Node ${measuredOn.node}; PostgreSQL ${measuredOn.postgres} (embedded, fsync off);
 ${chromiumVersion} (headless); ${measuredOn.cpus}, ${measuredOn.memory_gib} GiB;
-\`uptime\`: ${execFileSync('uptime').toString().trim()} (other work shared the machine: compare runs by their load).
+load average ${measuredOn.load} at the start; \`uptime\` at the end: ${execFileSync('uptime').toString().trim()}
+(other work shared the machine: compare runs by their load).
 
 ${ROWS.toLocaleString('en-US')} rows seeded as \`npm run seed\` does (${DAYS} days, ${WORKERS} workers, the seed's mix of states and
 reasons; ${perDay.toLocaleString('en-US')} in the last 24 hours), vacuumed and analysed; indexes: ${indexes.join(', ')}.
