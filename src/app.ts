@@ -13,6 +13,7 @@ import executionListRepository from './plugins/app/execution-list-repository.ts'
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
+import analysisRoutes from './routes/analysis/index.ts';
 import dashboardRoutes from './routes/dashboard/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import jobExecutionListRoutes from './routes/job-executions/list.ts';
@@ -67,6 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
   await app.register(jobExecutionListRoutes, { prefix: '/job-executions' });
+  await app.register(analysisRoutes, { prefix: '/analysis' });
   await app.register(healthRoutes, { prefix: '/health' });
   await app.register(dashboardRoutes);
 

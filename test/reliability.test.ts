@@ -112,8 +112,10 @@ t.test('a database that stops answering (frozen, not refused) hits the request d
   for (const pid of pids) process.kill(pid, 'SIGSTOP');
   try {
     const { response, ms } = await timed(app.inject('/metrics/system'));
-    t.equal(response.statusCode, 504);
-    t.match(response.json(), { status: 504, detail: /did not answer/ });
+    // 504 when the pooled connection's backend is frozen mid-query; 503 when the pool had already
+    // let it go idle-timeout and a new connection cannot be set up. Either way: quick, never a hang.
+    t.ok([503, 504].includes(response.statusCode), `answered ${response.statusCode}`);
+    t.match(response.json(), { status: response.statusCode, detail: /did not answer|not answering/ });
     t.ok(ms < 5_000, `answered in ${Math.round(ms)} ms (deadline 300 + 200 + 1000)`);
   } finally {
     for (const pid of pids) process.kill(pid, 'SIGCONT');

@@ -24,6 +24,7 @@ async function openapi(fastify: FastifyInstance) {
       security: [],
       tags: [
         { name: 'metrics', description: 'Executions, states, cancellations by reason (NULL reasons counted as unknown), durations' },
+        { name: 'analysis', description: 'TMDB match threshold: attempts by confidence band (docs/TMDB_THRESHOLD.md)' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },
