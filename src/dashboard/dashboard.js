@@ -193,6 +193,12 @@ function renderReasons(metrics, view) {
   }
 }
 
+/** 24-hour UTC ticks, with the date at midnight: what an on-call engineer reads in logs. */
+function axisTime(seconds) {
+  const iso = new Date(seconds * 1000).toISOString();
+  return iso.slice(11, 16) === '00:00' ? iso.slice(5, 10) : iso.slice(11, 16);
+}
+
 let chart;
 let chartData;
 let seriesPoints = [];
@@ -236,9 +242,9 @@ function renderSeries(series, uPlot) {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     cursor: { drag: { x: false, y: false } },
     scales: { y: { range: (_u, _min, max) => [0, Math.max(max, 1)] } },
-    axes: [{}, { values: (_u, ticks) => ticks.map((t) => formatCount(t)) }],
+    axes: [{ values: (_u, ticks) => ticks.map(axisTime) }, { values: (_u, ticks) => ticks.map((t) => formatCount(t)) }],
     series: [
-      { label: 'UTC' },
+      { label: 'Bucket (UTC)', value: (_u, ts) => (ts === null ? '—' : utc(new Date(ts * 1000).toISOString())) },
       { label: 'Executions', stroke: '#2f6fdf', width: 2, fill: 'rgba(47, 111, 223, 0.08)', value: (_u, v) => (v === null ? '—' : formatCount(v)) },
       { label: 'Cancelled', stroke: '#c2410c', width: 2, value: (_u, v) => (v === null ? '—' : formatCount(v)) },
       { label: 'Unknown reason', stroke: '#7c3aed', width: 2, dash: [6, 4], value: (_u, v) => (v === null ? '—' : formatCount(v)) },
