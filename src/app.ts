@@ -15,6 +15,7 @@ import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
 import analysisRoutes from './routes/analysis/index.ts';
+import dashboardRoutes from './routes/dashboard/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import jobExecutionListRoutes from './routes/job-executions/list.ts';
 import ingestRoutes from './routes/job-executions/ingest.ts';
@@ -79,6 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(analysisRoutes, { prefix: '/analysis' });
   await app.register(healthRoutes, { prefix: '/health' });
   await app.register(ingestRoutes, { prefix: '/job-executions' });
+  await app.register(dashboardRoutes);
 
   return app;
 }
