@@ -60,6 +60,10 @@ async function run() {
     t.match(await page.textContent('#summary-title'), /System/);
     const { points } = await api<{ points: unknown[] }>('/metrics/system/timeseries?hours=24');
     await page.click('#series-details summary');
+    // The table is built when it is opened: wait for it, then compare.
+    await page
+      .waitForFunction((n) => document.querySelectorAll('#series-table tbody tr').length === n, points.length, { timeout: 5_000 })
+      .catch(() => {});
     t.equal(await page.locator('#series-table tbody tr').count(), points.length, 'one table row per time bucket');
     const cells = await page.$$eval('#series-table tbody tr:last-child td', (tds) => tds.map((td) => td.textContent));
     const last = points.at(-1) as { executions: number; states: { cancelled: number }; unknown: number };
