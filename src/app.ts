@@ -5,14 +5,20 @@ import type { DatabasePool } from 'slonik';
 import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
 import { MAX_WORKER_LENGTH } from './schemas/common.ts';
 import { loadConfig, type Config } from './config.ts';
+import auth from './plugins/app/auth.ts';
 import database from './plugins/app/database.ts';
 import requestDeadline from './plugins/app/request-deadline.ts';
 import security from './plugins/external/security.ts';
 import errorHandler from './plugins/app/error-handler.ts';
+import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
+import analysisRoutes from './routes/analysis/index.ts';
+import dashboardRoutes from './routes/dashboard/index.ts';
 import healthRoutes from './routes/health/index.ts';
+import jobExecutionListRoutes from './routes/job-executions/list.ts';
+import ingestRoutes from './routes/job-executions/ingest.ts';
 import metricsRoutes from './routes/metrics/index.ts';
 
 export interface AppOptions {
@@ -21,6 +27,11 @@ export interface AppOptions {
   /** The validated environment; tests pass `loadConfig({ … })`. Defaults: `loadConfig({})`. */
   config?: Config;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Shed load with 503 when the event loop is saturated (default true). Tests that drive the app with
+   * inject() share its event loop with the test runner, so they measure the runner: they turn it off.
+   */
+  shedLoad?: boolean;
   /** Extra Fastify settings, e.g. the server's timeouts. */
   server?: Partial<FastifyServerOptions>;
 }
@@ -53,16 +64,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   await app.register(errorHandler);
-  await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin });
+  await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin, shedLoad: options.shedLoad });
   // Past the pool wait and the statement timeout, the database is not coming back for this request.
   await app.register(requestDeadline, { deadlineMs: config.poolTimeoutMs + config.statementTimeoutMs + 1_000 });
   await app.register(strictQuery);
+  // Without INGEST_TOKEN ingest is disabled; without READ_TOKEN reads are open.
+  await app.register(auth, { ingestToken: config.ingestToken, readToken: config.readToken });
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository);
+  await app.register(executionListRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
+  await app.register(jobExecutionListRoutes, { prefix: '/job-executions' });
+  await app.register(analysisRoutes, { prefix: '/analysis' });
   await app.register(healthRoutes, { prefix: '/health' });
+  await app.register(ingestRoutes, { prefix: '/job-executions' });
+  await app.register(dashboardRoutes);
 
   return app;
 }

@@ -16,6 +16,10 @@ export interface Config {
   poolTimeoutMs: number;
   /** Per client and minute, for write routes; undefined: no limit. */
   rateLimitWritesPerMin: number | undefined;
+  /** Unset: `POST /job-executions` answers 403 (ingest disabled). */
+  ingestToken: string | undefined;
+  /** Unset: reads are open (keep them behind the operator's own network controls). */
+  readToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +60,24 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** A bearer token as RFC 6750 allows it (token68), long enough not to be guessed. */
+const TOKEN_PATTERN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const MIN_TOKEN_LENGTH = 16;
+const MAX_TOKEN_LENGTH = 1024;
+
+function token(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < MIN_TOKEN_LENGTH || raw.length > MAX_TOKEN_LENGTH || !TOKEN_PATTERN.test(raw)) {
+    throw new ConfigError(
+      name,
+      `must be ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + / (then optional =), ` +
+        'e.g. the output of `openssl rand -hex 32`',
+    );
+  }
+  return raw;
+}
+
 function logLevel(env: Env): LogLevel {
   const raw = env.LOG_LEVEL;
   if (raw === undefined || raw === '') return 'info';
@@ -77,5 +99,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWritesPerMin: env.RATE_LIMIT_WRITES_PER_MIN
       ? integer(env, 'RATE_LIMIT_WRITES_PER_MIN', 0, 1, 1_000_000)
       : undefined,
+    ingestToken: token(env, 'INGEST_TOKEN'),
+    readToken: token(env, 'READ_TOKEN'),
   };
 }

@@ -10,7 +10,15 @@ t.test('defaults need no environment at all', async (t) => {
     dataDir: '.data',
     statementTimeoutMs: 15_000,
     poolTimeoutMs: 2_000,
+    ingestToken: undefined,
+    readToken: undefined,
   });
+});
+
+t.test('tokens are read as given', async (t) => {
+  const config = loadConfig({ INGEST_TOKEN: 'a'.repeat(64), READ_TOKEN: 'AbC-._~+/0123456789==' });
+  t.equal(config.ingestToken, 'a'.repeat(64));
+  t.equal(config.readToken, 'AbC-._~+/0123456789==');
 });
 
 t.test('valid values are read', async (t) => {
@@ -29,9 +37,16 @@ t.test('a bad value names its variable', async (t) => {
     [{ DATABASE_URL: 'mysql://u@h/db' }, 'DATABASE_URL'],
     [{ STATEMENT_TIMEOUT_MS: '0' }, 'STATEMENT_TIMEOUT_MS'],
     [{ POOL_TIMEOUT_MS: 'soon' }, 'POOL_TIMEOUT_MS'],
+    [{ INGEST_TOKEN: 'short' }, 'INGEST_TOKEN'],
+    [{ INGEST_TOKEN: 'has a space in it 0123456789' }, 'INGEST_TOKEN'],
+    [{ INGEST_TOKEN: 'x'.repeat(1025) }, 'INGEST_TOKEN'],
+    [{ READ_TOKEN: 'quote"0123456789abcdef' }, 'READ_TOKEN'],
+    [{ READ_TOKEN: 'padding=in-the-middle-0123' }, 'READ_TOKEN'],
   ];
   for (const [env, variable] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', variable, message: new RegExp(`^${variable} `) }, JSON.stringify(env));
   }
   t.ok(new ConfigError('X', 'y') instanceof Error);
+  const secret = 'secret token with spaces';
+  t.throws(() => loadConfig({ INGEST_TOKEN: secret }), { message: /^(?!.*secret token)/ }, 'a bad token is never printed');
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { sql, type DatabaseConnection } from 'slonik';
 import { z } from 'zod';
@@ -18,6 +19,8 @@ t.teardown(() => audit.end());
 const WORKERS = ['a.Worker', 'b.Worker', 'Ünï "q" / w', 'unknown'];
 const WINDOWS = [3, 30, 200, 2000, 8760]; // hours only; days; days and a month; months; a year
 const DAY = 86_400;
+/** Longer than a B-tree entry can hold, and incompressible: the reasons key must not depend on it. */
+const LONG_REASON = randomBytes(1600).toString('hex');
 let nextJob = 1;
 
 const rowArb = fc.record({
@@ -25,7 +28,7 @@ const rowArb = fc.record({
   state: fc.constantFrom(...STATES),
   results: fc.constantFrom<Json | undefined>(
     undefined, null, {}, { cancel_reason: null }, ['x'], { cancel_reason: 'a' }, { cancel_reason: 'unknown' },
-    { cancel_reason: '' }, { cancel_reason: 'b' }, { cancel_reason: 7 },
+    { cancel_reason: '' }, { cancel_reason: 'b' }, { cancel_reason: 7 }, { cancel_reason: LONG_REASON },
   ),
   duration_ms: fc.oneof(
     fc.constant(null), fc.constant(0), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 61, max: 2_000_000 }),

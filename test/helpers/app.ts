@@ -1,21 +1,37 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Test as Tap } from 'tap';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type AppOptions } from '../../src/app.ts';
 import type { TestDatabase } from './database.ts';
 import { specViolations } from './openapi.ts';
 
 type Test = Pick<Tap, 'teardown' | 'same'>;
 
-/** The real app on a test database; closed with the test. */
-export async function startTestApp(t: Test, db: TestDatabase): Promise<FastifyInstance> {
-  const app = await buildApp({ pool: db.pool });
+/**
+ * The real app on a test database (e.g. with `config: loadConfig({ INGEST_TOKEN })`); closed with
+ * the test. Load shedding is off unless asked for: it would measure the busy test runner.
+ */
+export async function startTestApp(
+  t: Test,
+  db: TestDatabase,
+  options: Omit<AppOptions, 'pool'> = {},
+): Promise<FastifyInstance> {
+  const app = await buildApp({ shedLoad: false, ...options, pool: db.pool });
   t.teardown(() => app.close());
   return app;
 }
 
-/** GET through the app, asserting the answer is what the committed OpenAPI spec declares. */
-export async function get(t: Test, app: FastifyInstance, url: string) {
-  const response = await app.inject({ method: 'GET', url });
-  t.same(specViolations('GET', url, response), [], `GET ${url.slice(0, 80)} → ${response.statusCode} matches the spec`);
+type Request = InjectOptions & { method: 'GET' | 'POST'; url: string };
+
+/** A request through the app, asserting the answer is what the committed OpenAPI spec declares. */
+export async function request(t: Test, app: FastifyInstance, options: Request) {
+  const response = await app.inject(options);
+  t.same(
+    specViolations(options.method, options.url, response),
+    [],
+    `${options.method} ${options.url.slice(0, 80)} → ${response.statusCode} matches the spec`,
+  );
   return response;
 }
+
+export const get = (t: Test, app: FastifyInstance, url: string, headers: InjectOptions['headers'] = {}) =>
+  request(t, app, { method: 'GET', url, headers });

@@ -93,3 +93,19 @@ export function oracle(rows: readonly TestRow[], hours: number, worker?: string)
           },
   };
 }
+
+type Durations = ReturnType<typeof oracle>['duration_ms'];
+
+/**
+ * How an answer's durations differ from the oracle's as the contract allows: avg (1e-9 relative) and
+ * max exact, p50/p95/p99 within the answer's `meta.percentile_error_bound` (0 when exact).
+ */
+export function durationDifferences(found: Durations, expected: Durations, bound = 0): string[] {
+  if (found === null || expected === null) return found === expected ? [] : [`duration_ms: ${JSON.stringify(found)} ≠ ${JSON.stringify(expected)}`];
+  const tolerance = (key: 'avg' | 'p50' | 'p95' | 'p99') => (key === 'avg' ? 1e-9 : Math.max(1e-9, bound)) * Math.max(1, expected[key]);
+  const keys = ['avg', 'p50', 'p95', 'p99'] as const;
+  return [
+    ...keys.filter((key) => Math.abs(found[key] - expected[key]) > tolerance(key)).map((key) => `${key}: ${found[key]} ≠ ${expected[key]}`),
+    ...(found.max === expected.max ? [] : [`max: ${found.max} ≠ ${expected.max}`]),
+  ];
+}

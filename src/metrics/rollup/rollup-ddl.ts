@@ -35,9 +35,15 @@ const TABLES = `
     worker text,
     bucket timestamptz NOT NULL,
     reason text,
-    n bigint NOT NULL,
-    CONSTRAINT job_rollup_reasons_key UNIQUE NULLS NOT DISTINCT (grain, worker, bucket, reason)
+    n bigint NOT NULL
   ) WITH (fillfactor = 70);
+  -- A reason may be longer than a B-tree entry (2,704 bytes): the key holds its SHA-256. The database
+  -- encoding never changes, so the conversion is as immutable as an index needs.
+  CREATE FUNCTION job_rollup_reason_key(reason text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN sha256(convert_to(reason, 'UTF8'));
+  CREATE UNIQUE INDEX job_rollup_reasons_key
+    ON job_rollup_reasons (grain, worker, bucket, job_rollup_reason_key(reason)) NULLS NOT DISTINCT;
 `;
 
 const FUNCTIONS = `
@@ -146,7 +152,7 @@ export function applyChangesSql(changes: string): string[] {
     GROUP BY grain, worker, bucket, reason
     HAVING sum(n) <> 0
     ORDER BY grain, worker COLLATE "C", bucket, reason COLLATE "C"
-    ON CONFLICT (grain, worker, bucket, reason) DO UPDATE SET n = r.n + EXCLUDED.n`;
+    ON CONFLICT (grain, worker, bucket, job_rollup_reason_key(reason)) DO UPDATE SET n = r.n + EXCLUDED.n`;
   return [stats, reasons];
 }
 
@@ -234,6 +240,7 @@ export const DROP_ROLLUPS_SQL = `
   DROP FUNCTION IF EXISTS job_rollup_on_insert(), job_rollup_on_update(), job_rollup_on_delete(), job_rollup_on_truncate(),
     job_rollup_hist(integer[], bigint[]), job_rollup_hist_add(integer[], integer[]), job_rollup_bin(integer);
   DROP TABLE IF EXISTS job_rollups, job_rollup_reasons;
+  DROP FUNCTION IF EXISTS job_rollup_reason_key(text);
 `;
 
 /** The backfill of one range of raw rows, through the same upserts the triggers use. */

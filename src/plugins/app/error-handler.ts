@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
 import { PoolTimeoutError } from '../../db/pool-gate.ts';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { fieldsProblem, PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
 import { NO_NUL_PATTERN } from '../../schemas/common.ts';
 import type { Problem } from '../../schemas/problem.ts';
 
@@ -37,30 +37,48 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+/** undefined_table / undefined_column: the service runs against a database that is not migrated. */
+const isSchemaMissing = (error: unknown) =>
+  causes(error).some((e) => ['42P01', '42703'].includes(String((e as { code?: unknown }).code)));
+
 const isStatementTimeout = (error: unknown) =>
   causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
 
 /** Turns Ajv's errors into the contract's `errors` list and a detail that names the parameter. */
 function validationProblem(error: FastifyError, request: FastifyRequest): Problem {
   const source = SOURCE_NAMES[error.validationContext ?? ''] ?? 'parameter';
+  const seen = new Set<string>();
   const errors = (error.validation ?? []).map((issue) => {
-    const missing = (issue.params as { missingProperty?: string }).missingProperty;
-    const path = issue.instancePath.split('/').filter(Boolean).concat(missing ? [missing] : []);
+    const params = issue.params as { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] };
+    const missing = params.missingProperty;
+    const named = missing ?? params.additionalProperty;
+    const path = issue.instancePath.split('/').filter(Boolean).concat(named ? [named] : []);
     // Batch items: /executions/3/state → index 3, field "state".
     const indexAt = path.findIndex((part) => /^\d+$/.test(part));
     const index = indexAt >= 0 ? Number(path[indexAt]) : undefined;
-    const field = (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.join('.') || source;
+    // A whole item (/executions/3) is named by its list: field "executions", index 3.
+    const field = (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.slice(0, indexAt).join('.') || source;
     const noNul = issue.keyword === 'pattern' && (issue.params as { pattern?: string }).pattern === NO_NUL_PATTERN;
-    const message = missing ? 'is required' : noNul ? 'must not contain U+0000 (NUL)' : (issue.message ?? 'is invalid');
+    const message = missing
+      ? 'is required'
+      : params.additionalProperty
+        ? 'is not a known field'
+        : noNul
+          ? 'must not contain U+0000 (NUL)'
+          : params.allowedValues
+            ? `must be one of ${params.allowedValues.join(', ')}`
+            : (issue.message ?? 'is invalid');
     return index === undefined ? { field, message } : { index, field, message };
-  });
-  const first = errors[0];
-  const detail = first
-    ? `${source} "${first.field}"${first.index === undefined ? '' : ` of item ${first.index}`} ${first.message}` +
-      (errors.length > 1 ? ` (and ${errors.length - 1} more)` : '')
-    : error.message;
+  })
+    // A nullable field that fails reports each branch; the first says what was wrong.
+    .filter(({ index, field }) => {
+      const key = `${index}/${field}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   const kind = error.validationContext === 'body' ? PROBLEMS.invalidBody : PROBLEMS.invalidParameter;
-  return problem(kind, request, detail, { errors });
+  return errors.length > 0 ? fieldsProblem(kind, request, source, errors) : problem(kind, request, error.message);
 }
 
 const CLIENT_ERRORS: Record<number, (typeof PROBLEMS)[keyof typeof PROBLEMS]> = {
@@ -101,6 +119,14 @@ async function errorHandler(fastify: FastifyInstance) {
       return sendProblem(
         reply,
         problem(PROBLEMS.queryTimeout, request, 'The query took longer than the statement time limit; try a shorter window'),
+      );
+    }
+    if (isSchemaMissing(error)) {
+      request.log.error({ err: error }, 'database schema is not the one this release expects');
+      return sendProblem(
+        reply,
+        problem(PROBLEMS.databaseUnavailable, request, 'The database schema is not current; run npm run migrate -- up'),
+        RETRY_AFTER_SECONDS,
       );
     }
     if (isDatabaseUnavailable(error)) {

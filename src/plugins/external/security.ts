@@ -9,6 +9,8 @@ import { RETRY_AFTER_SECONDS } from '../app/error-handler.ts';
 export interface SecurityOptions {
   /** Per client and minute on write routes; undefined turns the limit off. */
   rateLimitWritesPerMin?: number;
+  /** Shed load with 503 when the event loop is saturated; default on. */
+  shedLoad?: boolean;
 }
 
 /**
@@ -34,7 +36,7 @@ async function security(fastify: FastifyInstance, options: SecurityOptions) {
     },
   });
 
-  await fastify.register(underPressure, {
+  if (options.shedLoad !== false) await fastify.register(underPressure, {
     // A loop delayed for a second means every request is already late: shed instead of queueing.
     maxEventLoopDelay: 1_000,
     maxEventLoopUtilization: 0.98,

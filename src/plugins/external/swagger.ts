@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { SECURITY_SCHEMES } from '../app/auth.ts';
 import { readFileSync } from 'node:fs';
 
 const { version, description } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -20,15 +21,25 @@ async function openapi(fastify: FastifyInstance) {
         description: `${description}. Every error is an RFC 9457 problem document (application/problem+json).`,
       },
       servers: [{ url: '/', description: 'This service' }],
-      // Reads are open by default: they belong behind the operator's own network controls.
+      // Reads are open unless READ_TOKEN is set (keep them behind the operator's own network
+      // controls either way); writes always need INGEST_TOKEN. Each operation declares its own.
       security: [],
+      components: { securitySchemes: SECURITY_SCHEMES },
       tags: [
         { name: 'metrics', description: 'Executions, states, cancellations by reason (NULL reasons counted as unknown), durations' },
+        { name: 'analysis', description: 'TMDB match threshold: attempts by confidence band (docs/TMDB_THRESHOLD.md)' },
+        { name: 'ingest', description: 'Batch writes of job executions over HTTP, beside plain SQL inserts' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI sets inline styles at run time; only its own pages get 'unsafe-inline', for styles.
+    staticCSP:
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+      "object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
+  });
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
 }
 

@@ -1,0 +1,179 @@
+/**
+ * npm run bench -- [--rows N]… [--connections C] [--duration S]
+ * Seeds an embedded PostgreSQL with N rows (default 1M), starts the service on it (node directly,
+ * not npm, so it can be stopped) and a hello-world Fastify, warms each URL up, then measures req/s
+ * and latency with autocannon. Writes docs/BENCHMARKS.md (between its result markers) and
+ * docs/bench-results.json.
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
+import { freePort } from '../src/db/embedded.ts';
+import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
+import { rowsLabel, writeResults } from './lib/report.ts';
+import { machine, seededDatabase, WORKERS, type Machine } from './lib/seeded-database.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', multiple: true },
+    connections: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+  },
+});
+const sizes = (args.rows ?? ['1000000']).flatMap((r) => r.split(',')).map(Number);
+const connections = Number(args.connections);
+const duration = Number(args.duration);
+const warmup = Number(args.warmup);
+if ([...sizes, connections, duration, warmup].some((n) => !Number.isInteger(n) || n < 1)) {
+  throw new Error('usage: npm run bench -- [--rows N]… [--connections C] [--duration S] [--warmup S]');
+}
+
+const worker = (name: string) => `/metrics/worker/${encodeURIComponent(name)}`;
+const TARGETS: [string, string][] = [
+  ['hello-world Fastify (ceiling)', 'HELLO'],
+  ['system, 24 h', '/metrics/system?hours=24'],
+  ['system, 30 d', '/metrics/system?hours=720'],
+  ['system, 365 d', '/metrics/system?hours=8760'],
+  ['big worker, 24 h', `${worker(SHOWTIME_WORKER)}?hours=24`],
+  ['small worker, 7 d', `${worker(smallWorkerName(WORKERS - 1))}?hours=168`],
+  ['drill-down: Unknown, 365 d, 50 rows', '/job-executions?unknown=true&hours=8760'],
+  ['drill-down: rare reason, 365 d, 50 rows', `/job-executions?reason=${encodeURIComponent(RARE_REASON)}&hours=8760`],
+];
+
+interface Measurement {
+  rows: number;
+  target: string;
+  path: string;
+  requests_per_s: number;
+  p50_ms: number;
+  p97_5_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  requests: number;
+  errors: number;
+  non_2xx: number;
+}
+
+function startProcess(script: string, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${script} did not start: ${output}`)), 60_000);
+    const listen = (chunk: Buffer) => {
+      output += chunk;
+      if (/listening/.test(output)) {
+        clearTimeout(timer);
+        done(child);
+      }
+    };
+    child.stdout!.on('data', listen);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    child.once('exit', (code) => fail(new Error(`${script} exited with ${code}: ${output}`)));
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    child.once('exit', () => done());
+    child.kill('SIGTERM');
+  });
+}
+
+async function measure(url: string, seconds: number) {
+  return autocannon({ url, connections, duration: seconds });
+}
+
+async function benchSize(rows: number, log: (line: string) => void): Promise<{ measurements: Measurement[]; info: Machine }> {
+  const db = await seededDatabase(rows, log);
+  const children: ChildProcess[] = [];
+  try {
+    const info = await machine(db.url);
+    const servicePort = await freePort();
+    const helloPort = await freePort();
+    children.push(
+      await startProcess('src/server.ts', {
+        DATABASE_URL: db.url,
+        PORT: String(servicePort),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    children.push(await startProcess('bench/lib/hello-server.ts', { PORT: String(helloPort) }));
+    const measurements: Measurement[] = [];
+    for (const [target, path] of TARGETS) {
+      const url = path === 'HELLO' ? `http://127.0.0.1:${helloPort}/hello` : `http://127.0.0.1:${servicePort}${path}`;
+      await measure(url, warmup);
+      const r = await measure(url, duration);
+      const m: Measurement = {
+        rows,
+        target,
+        path: path === 'HELLO' ? '/hello' : path,
+        requests_per_s: r.requests.average,
+        p50_ms: r.latency.p50,
+        p97_5_ms: r.latency.p97_5,
+        p99_ms: r.latency.p99,
+        max_ms: r.latency.max,
+        requests: r.requests.total,
+        errors: r.errors + r.timeouts,
+        non_2xx: r.non2xx,
+      };
+      measurements.push(m);
+      log(`  ${target.padEnd(42)} ${m.requests_per_s.toFixed(0).padStart(6)} req/s  p50 ${m.p50_ms} ms  p99 ${m.p99_ms} ms  errors ${m.errors} non-2xx ${m.non_2xx}`);
+    }
+    return { measurements, info };
+  } finally {
+    for (const child of children) await stopProcess(child);
+    await db.stop();
+  }
+}
+
+function markdown(all: Measurement[], infos: Machine[], command: string): string {
+  const lines = [`Command: \`${command}\` (${connections} connections, ${warmup} s warm-up then ${duration} s per URL).`, ''];
+  for (const rows of sizes) {
+    const info = infos[sizes.indexOf(rows)]!;
+    const hello = all.find((m) => m.rows === rows && m.path === '/hello');
+    lines.push(
+      `### ${rowsLabel(rows)} rows`,
+      '',
+      `Commit ${info.commit}, ${info.date}: Node ${info.node}, PostgreSQL ${info.postgres}, ${info.cpus}, ${info.memory_gib} GiB, ` +
+        `load average ${info.load} when the service started (autocannon, the service, PostgreSQL and the other engineers' work share the same cores).`,
+      '',
+      '| URL | req/s | × hello | p50 ms | p97.5 ms | p99 ms | max ms | requests | errors | non-2xx |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const m of all.filter((x) => x.rows === rows)) {
+      const ratio = hello && m.requests_per_s > 0 ? (m.requests_per_s / hello.requests_per_s).toFixed(3) : '–';
+      lines.push(
+        `| ${m.target}: \`${m.path}\` | ${m.requests_per_s.toFixed(0)} | ${ratio} | ${m.p50_ms} | ${m.p97_5_ms} | ${m.p99_ms} | ${m.max_ms} | ${m.requests} | ${m.errors} | ${m.non_2xx} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (sizes.length > 1) {
+    lines.push('### Growth (p99 ms)', '', `| URL | ${sizes.map(rowsLabel).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`);
+    for (const [target] of TARGETS) {
+      lines.push(`| ${target} | ${sizes.map((rows) => all.find((m) => m.rows === rows && m.target === target)?.p99_ms ?? '–').join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+const started = performance.now();
+const all: Measurement[] = [];
+const infos: Machine[] = [];
+for (const rows of sizes) {
+  console.log(`${rowsLabel(rows)} rows:`);
+  const { measurements, info } = await benchSize(rows, console.log);
+  all.push(...measurements);
+  infos.push(info);
+}
+const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+const seconds = (performance.now() - started) / 1000;
+await writeFile('docs/bench-results.json', `${JSON.stringify({ command, seconds, machines: infos, measurements: all }, null, 2)}\n`);
+await writeResults('docs/BENCHMARKS.md', 'Benchmarks', 'npm run bench', `${markdown(all, infos, command)}\nThe whole run took ${seconds.toFixed(0)} s.`);
+console.log(`wrote docs/BENCHMARKS.md and docs/bench-results.json in ${seconds.toFixed(0)} s`);

@@ -1,0 +1,8 @@
+/** The machine's ceiling for the HTTP bench: Fastify answering a constant, with the service's logger off. */
+import Fastify from 'fastify';
+
+const app = Fastify({ logger: false });
+app.get('/hello', async () => ({ hello: 'world' }));
+await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+console.log('listening');
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -1,0 +1,65 @@
+/** A node of EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON). */
+export interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Total Time'?: number;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
+  Plans?: PlanNode[];
+  [key: string]: unknown;
+}
+
+const DETAILS = [
+  'Index Cond', 'Recheck Cond', 'Filter', 'Rows Removed by Filter', 'Rows Removed by Index Recheck',
+  'Heap Fetches', 'Sort Key', 'Sort Method', 'Group Key', 'Hash Cond', 'Join Filter', 'Workers Launched',
+];
+
+function label(node: PlanNode): string {
+  const index = node['Index Name'] ? ` using ${node['Index Name']}` : '';
+  const relation = node['Relation Name'] ? ` on ${node['Relation Name']}` : '';
+  return `${node['Node Type']}${index}${relation}`;
+}
+
+/** Every index the plan touches. */
+export function indexesUsed(node: PlanNode): string[] {
+  const found = new Set<string>();
+  const walk = (n: PlanNode) => {
+    if (n['Index Name']) found.add(n['Index Name']);
+    n.Plans?.forEach(walk);
+  };
+  walk(node);
+  return [...found].sort();
+}
+
+/** The plan's shape in one line: the nodes outermost first, at most `limit` of them. */
+export function topNodes(node: PlanNode, limit = 4): string {
+  const labels: string[] = [];
+  const walk = (n: PlanNode) => {
+    if (labels.length >= limit) return;
+    labels.push(`${label(n)} (${n['Actual Rows'] ?? '?'} rows)`);
+    n.Plans?.forEach(walk);
+  };
+  walk(node);
+  return labels.join(' → ');
+}
+
+/** The plan as indented text, like EXPLAIN's own text format, with the details that explain the time. */
+export function renderPlan(node: PlanNode, depth = 0): string {
+  const pad = '  '.repeat(depth);
+  const head =
+    `${pad}${depth ? '-> ' : ''}${label(node)} (actual time=${node['Actual Total Time']} ms ` +
+    `rows=${node['Actual Rows']} loops=${node['Actual Loops']}) buffers hit=${node['Shared Hit Blocks'] ?? 0} read=${node['Shared Read Blocks'] ?? 0}`;
+  const details = DETAILS.filter((key) => node[key] !== undefined).map(
+    (key) => `${pad}     ${key}: ${Array.isArray(node[key]) ? (node[key] as unknown[]).join(', ') : String(node[key])}`,
+  );
+  return [head, ...details, ...(node.Plans ?? []).map((child) => renderPlan(child, depth + 1))].join('\n');
+}
+
+/** A Slonik query token as node-postgres text and values (Slonik numbers its placeholders $slonik_N). */
+export const pgQuery = (token: { sql: string; values: readonly unknown[] }) => ({
+  text: token.sql.replaceAll('$slonik_', '$'),
+  values: [...token.values],
+});

@@ -1,0 +1,24 @@
+/**
+ * The keyset position of the last row of a page: inserted_at in epoch microseconds (PostgreSQL's own
+ * precision, which a JavaScript Date would truncate) and the id. Opaque to clients: base64url.
+ */
+export interface Cursor {
+  insertedAtUs: bigint;
+  id: bigint;
+}
+
+const SHAPE = /^(-?[0-9]{1,18})\.([1-9][0-9]{0,18})$/;
+const MAX_ID = 2n ** 63n - 1n;
+
+export const encodeCursor = (cursor: Cursor): string =>
+  Buffer.from(`${cursor.insertedAtUs}.${cursor.id}`).toString('base64url');
+
+/** `null` when the text is not a cursor this service wrote (Node's base64 decoder skips junk, so re-encode). */
+export function decodeCursor(text: string): Cursor | null {
+  const decoded = Buffer.from(text, 'base64url');
+  if (decoded.toString('base64url') !== text) return null;
+  const match = SHAPE.exec(decoded.toString('latin1'));
+  if (!match) return null;
+  const cursor = { insertedAtUs: BigInt(match[1]!), id: BigInt(match[2]!) };
+  return cursor.id > MAX_ID ? null : cursor;
+}

@@ -1,0 +1,73 @@
+import { Type, type Static } from 'typebox';
+import { HoursSchema, NO_NUL_PATTERN, Nullable, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
+
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 50;
+
+export const StateSchema = Type.Union(
+  [
+    Type.Literal('completed'),
+    Type.Literal('retryable'),
+    Type.Literal('discarded'),
+    Type.Literal('cancelled'),
+    Type.Literal('snoozed'),
+  ],
+  { description: 'One of the five states' },
+);
+
+export const ExecutionListQuerySchema = Type.Object({
+  hours: Type.Optional(HoursSchema),
+  worker: Type.Optional({ ...WorkerNameSchema, description: 'Only this worker (exact, case-sensitive match)' }),
+  state: Type.Optional(StateSchema),
+  reason: Type.Optional(
+    Type.String({
+      maxLength: 10_000,
+      pattern: NO_NUL_PATTERN,
+      description:
+        "Only cancelled rows whose results ->> 'cancel_reason' equals this text exactly (the empty string is a reason). " +
+        'Not with unknown=true, nor with a state other than cancelled.',
+    }),
+  ),
+  unknown: Type.Optional(
+    Type.Literal(true, {
+      description:
+        "true: only cancelled rows whose results ->> 'cancel_reason' IS NULL (the dashboard's Unknown). " +
+        'Not with reason, nor with a state other than cancelled.',
+    }),
+  ),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Page size' }),
+  ),
+  cursor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 100, description: 'next_cursor of the previous page, as given (opaque)' }),
+  ),
+});
+export type ExecutionListQuery = Static<typeof ExecutionListQuerySchema>;
+
+export const ExecutionSchema = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  job_id: Type.Integer(),
+  attempt: Type.Integer(),
+  worker: WorkerNameSchema,
+  queue: Nullable(Type.String()),
+  state: StateSchema,
+  cancel_reason: Nullable(
+    Type.String({ description: "results ->> 'cancel_reason' as stored, whatever the state; null when it IS NULL" }),
+  ),
+  results: Type.Unknown({ description: 'The stored results JSON as is (null for SQL NULL)' }),
+  duration_ms: Nullable(Type.Integer({ minimum: 0 })),
+  inserted_at: { ...TimestampSchema, description: 'When the attempt ended (ISO-8601, millisecond precision)' },
+});
+export type Execution = Static<typeof ExecutionSchema>;
+
+export const ExecutionListSchema = Type.Object(
+  {
+    window: WindowSchema,
+    executions: Type.Array(ExecutionSchema, { description: 'Newest first: inserted_at descending, then id descending' }),
+    next_cursor: Nullable(
+      Type.String({ description: 'Pass as cursor for the next (older) page; null on the last page' }),
+    ),
+  },
+  { description: 'One page of the executions behind a number' },
+);
+export type ExecutionList = Static<typeof ExecutionListSchema>;
