@@ -5,6 +5,7 @@ import pg from 'pg';
 import { sql, type DatabaseConnection } from 'slonik';
 import { z } from 'zod';
 import { histogramPercentiles, HISTOGRAM_THRESHOLDS, PERCENTILE_ERROR_BOUND, binEstimate } from '../src/metrics/rollup/histogram.ts';
+import { rebuildRollups } from '../src/metrics/rollup/backfill.ts';
 import { auditRollups, verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { STATES } from '../src/schemas/common.ts';
 import { get, startTestApp } from './helpers/app.ts';
@@ -138,6 +139,16 @@ t.test('the API says how it computed the answer, and compares with the previous 
   t.equal(worker.worker, WORKERS[2]);
   t.ok(worker.compare.previous, 'the worker endpoint compares too');
   t.equal((await get(t, app, '/metrics/system?compare=next')).statusCode, 400, 'compare takes one value');
+});
+
+t.test('verify and the audit catch a tampered rollup; a rebuild repairs it', async (t) => {
+  await insertRows(db.pool, [{ job_id: nextJob++, worker: 'a.Worker', state: 'completed', duration_ms: 5, age_s: 3 * DAY }]);
+  await db.pool.query(sql.unsafe`UPDATE job_rollups SET completed = completed + 1 WHERE grain = 'month' AND worker IS NULL`);
+  t.not((await verifyWindow(db.pool, 8760)).length, 0, 'verify sees the difference');
+  t.not((await auditRollups(audit)).length, 0, 'the audit names the bucket');
+  await rebuildRollups(audit);
+  t.same(await verifyWindow(db.pool, 8760), [], 'verify agrees after a rebuild');
+  t.same(await auditRollups(audit), [], 'so does the audit');
 });
 
 t.test('TRUNCATE empties the rollups too', async (t) => {

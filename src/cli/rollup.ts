@@ -9,7 +9,7 @@ import pg from 'pg';
 import { loadConfig } from '../config.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { workersQuery } from '../metrics/workers-query.ts';
-import { backfillRollups } from '../metrics/rollup/backfill.ts';
+import { rebuildRollups } from '../metrics/rollup/backfill.ts';
 import { auditRollups, verifyWindow } from '../metrics/rollup/verify.ts';
 import { MAX_HOURS } from '../schemas/common.ts';
 import { runCli } from './run-cli.ts';
@@ -44,16 +44,8 @@ async function rebuild(databaseUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await client.query('BEGIN');
-    await client.query('LOCK TABLE job_execution_summaries IN SHARE ROW EXCLUSIVE MODE');
-    await client.query('DELETE FROM job_rollups');
-    await client.query('DELETE FROM job_rollup_reasons');
-    const rows = await backfillRollups(client, (message) => console.log(message));
-    await client.query('COMMIT');
+    const rows = await rebuildRollups(client, (message) => console.log(message));
     console.log(`rebuilt the rollups from ${rows} rows`);
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
   } finally {
     await client.end();
   }

@@ -25,3 +25,19 @@ export async function backfillRollups(client: BackfillClient, onProgress: (messa
   }
   return total;
 }
+
+/** Recomputes every rollup from the raw rows in one transaction; writers wait, readers do not. */
+export async function rebuildRollups(client: BackfillClient, onProgress?: (message: string, totalRows: number) => void): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    await client.query('LOCK TABLE job_execution_summaries IN SHARE ROW EXCLUSIVE MODE');
+    await client.query('DELETE FROM job_rollups');
+    await client.query('DELETE FROM job_rollup_reasons');
+    const rows = await backfillRollups(client, onProgress);
+    await client.query('COMMIT');
+    return rows;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}
