@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '10' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
+    /** Where the table goes (its JSON next to it): an experiment need not overwrite the record. */
+    report: { type: 'string', default: 'docs/BENCHMARKS.md' },
   },
 });
 const sizes = (args.rows ?? ['1000000']).flatMap((r) => r.split(',')).map(Number);
@@ -215,6 +217,6 @@ for (const rows of sizes) {
 }
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
 const seconds = (performance.now() - started) / 1000;
-await writeFile('docs/bench-results.json', `${JSON.stringify({ command, seconds, machines: infos, measurements: all }, null, 2)}\n`);
-await writeResults('docs/BENCHMARKS.md', 'Benchmarks', 'npm run bench', `${markdown(all, infos, command)}\nThe whole run took ${seconds.toFixed(0)} s.`);
-console.log(`wrote docs/BENCHMARKS.md and docs/bench-results.json in ${seconds.toFixed(0)} s`);
+await writeFile(args.report.replace(/\.md$/, '') + '-results.json', `${JSON.stringify({ command, seconds, machines: infos, measurements: all }, null, 2)}\n`);
+await writeResults(args.report, 'Benchmarks', 'npm run bench', `${markdown(all, infos, command)}\nThe whole run took ${seconds.toFixed(0)} s.`);
+console.log(`wrote ${args.report} in ${seconds.toFixed(0)} s`);
