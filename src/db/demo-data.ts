@@ -1,11 +1,17 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
+import { matchAttemptJson } from './match-attempt.ts';
 
 /**
  * The demo data set reproduces the seed's evidence: 2,991 executions in the last day, 2,419 of
  * them cancelled — 1,935 "movie not matched", 479 with no reason (missing key, JSON null and NULL
  * results) and 5 others. Its rows are recognised by their job_id range, so a database that holds
  * anything else is never touched.
+ *
+ * The 1,935 "movie not matched" rows and the 100 completed showtime rows also carry their TMDB
+ * match attempt (`title`, `candidate_title`, `tmdb_id`, `confidence`; docs/TMDB_THRESHOLD.md):
+ * confidence below 50 for the unmatched, denser towards 50 (366 between 45 and 50), and from 50
+ * to 99.9 for the matched.
  */
 export const DEMO_JOB_IDS = { from: 9_000_000_000_000, to: 9_000_000_999_999 } as const;
 export const DEMO_ROWS = 2_991;
@@ -49,7 +55,8 @@ const insertDemo = sql.unsafe`
         (ARRAY['venue closed', 'venue closed', 'duplicate showtime', 'duplicate showtime', 'source rate limited'])[i - 2414])
       WHEN 'error' THEN jsonb_build_object('error', 'upstream timeout')
       ELSE jsonb_build_object('status', 'ok')
-    END,
+    END || CASE WHEN reason_kind = 'movie' OR state = 'completed' AND i % 3 = 0
+      THEN ${matchAttemptJson(sql.fragment`state = 'completed'`, 400)} ELSE '{}'::jsonb END,
     CASE WHEN i % 97 = 0 THEN NULL
          ELSE round(exp(ln(450) + 0.9 * sqrt(-2 * ln(u1)) * cos(2 * pi() * u2)))::int END,
     now() - interval '1 minute' - (interval '23 hours' * ((i * 1103) % ${DEMO_ROWS}) / ${DEMO_ROWS})

@@ -7,8 +7,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
 export const MIGRATIONS_TABLE = 'pgmigrations';
 
 /** Migration names (file names without extension) this release ships, oldest first. */
-export function knownMigrations(): string[] {
-  return readdirSync(MIGRATIONS_DIR)
+export function knownMigrations(dir: string = MIGRATIONS_DIR): string[] {
+  return readdirSync(dir)
     .filter((file) => /^\d+_.+\.ts$/.test(file))
     .map((file) => file.replace(/\.ts$/, ''))
     .sort();
@@ -22,7 +22,20 @@ export interface MigrateOptions {
   /** How many steps; `up` defaults to all pending, `down` to one. */
   count?: number;
   log?: (message: string) => void;
+  /** Where the migration files are; tests point this at a folder of their own. */
+  dir?: string;
 }
+
+export const runnerDefaults = (databaseUrl: string, dir: string) =>
+  ({
+    databaseUrl,
+    dir,
+    ignorePattern: '(\\..*)|(.*\\.d\\.ts)',
+    migrationsTable: MIGRATIONS_TABLE,
+    singleTransaction: false,
+    checkOrder: true,
+    log: () => {},
+  }) as const;
 
 /**
  * Each migration runs in its own transaction (or none, for CONCURRENTLY), so a failure rolls back
@@ -30,14 +43,9 @@ export interface MigrateOptions {
  */
 export async function migrate(databaseUrl: string, options: MigrateOptions): Promise<string[]> {
   const done = await runner({
-    databaseUrl,
-    dir: MIGRATIONS_DIR,
-    ignorePattern: '(\\..*)|(.*\\.d\\.ts)',
-    migrationsTable: MIGRATIONS_TABLE,
+    ...runnerDefaults(databaseUrl, options.dir ?? MIGRATIONS_DIR),
     direction: options.direction,
     count: options.count ?? (options.direction === 'up' ? Infinity : 1),
-    singleTransaction: false,
-    checkOrder: true,
     log: options.log ?? (() => {}),
   });
   return done.map((m) => m.name);
@@ -50,7 +58,7 @@ export interface MigrationStatus {
   unknown: string[];
 }
 
-export async function migrationStatus(databaseUrl: string): Promise<MigrationStatus> {
+export async function migrationStatus(databaseUrl: string, dir: string = MIGRATIONS_DIR): Promise<MigrationStatus> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -58,7 +66,7 @@ export async function migrationStatus(databaseUrl: string): Promise<MigrationSta
     const rows = exists.rows[0]?.present
       ? (await client.query<{ name: string; run_on: Date }>(`SELECT name, run_on FROM ${MIGRATIONS_TABLE} ORDER BY id`)).rows
       : [];
-    const known = knownMigrations();
+    const known = knownMigrations(dir);
     const appliedNames = new Set(rows.map((r) => r.name));
     return {
       applied: rows.map((r) => ({ name: r.name, run_on: r.run_on.toISOString() })),

@@ -1,4 +1,5 @@
 import { createPgDriverFactory } from '@slonik/pg-driver';
+import { gatePool } from './pool-gate.ts';
 import {
   createPool,
   createTypeParserPreset,
@@ -9,7 +10,7 @@ import {
 
 export interface PoolOptions {
   statementTimeoutMs: number;
-  /** How long a request may wait for a connection before the database counts as unavailable. */
+  /** How long a caller may wait for a free connection (or a new one) before failing. */
   connectionTimeoutMs: number;
   maxPoolSize?: number;
 }
@@ -37,13 +38,14 @@ const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Da
 
 export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
   const typeParsers = createTypeParserPreset().filter((p) => p.name !== 'int8' && p.name !== 'timestamptz');
-  return createPool(url, {
+  const size = options.maxPoolSize ?? 10;
+  const pool = await createPool(url, {
     driverFactory: createPgDriverFactory(),
     interceptors: [resultParser],
     typeParsers: [...typeParsers, int8AsNumber, timestamptzAsIso],
     statementTimeout: options.statementTimeoutMs,
     connectionTimeout: options.connectionTimeoutMs,
-    maxPoolSize: options.maxPoolSize ?? 10,
+    maxPoolSize: size,
     // A failed read is answered at once (503) rather than retried behind the client's back.
     queryRetryLimit: 0,
     // Slonik's default runs DISCARD ALL on every release: a second round trip per query. The
@@ -52,4 +54,5 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
     resetConnection: async () => {},
     captureStackTrace: false,
   });
+  return gatePool(pool, size, options.connectionTimeoutMs);
 }

@@ -1,6 +1,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { DEMO_JOB_IDS, SHOWTIME_WORKER } from './demo-data.ts';
+import { matchAttemptJson } from './match-attempt.ts';
 
 /**
  * Synthetic executions with the seed's shape, for benchmarks and EXPLAIN: ≈ 81 % cancelled, 80 % of
@@ -8,6 +9,7 @@ import { DEMO_JOB_IDS, SHOWTIME_WORKER } from './demo-data.ts';
  * parts), 0.2 % a few other reasons down to a rare one; one big worker and a long tail of small
  * ones; log-normal durations with a heavy tail and 1 % unknown; times uniform over the last `days`, in
  * insertion order (row i is older than row i + 1, give or take a second), as a live table fills up.
+ * The big worker's "movie not matched" and completed rows carry a TMDB match attempt (match-attempt.ts).
  */
 export interface SyntheticOptions {
   rows: number;
@@ -90,6 +92,11 @@ function batchInsert(first: number, from: number, to: number, rows: number, days
         WHEN state = 'completed' THEN jsonb_build_object('status', 'ok', 'showtimes', i % 40)
         WHEN state = 'snoozed' THEN jsonb_build_object('snooze', 60)
         ELSE jsonb_build_object('error', 'upstream timeout')
+      END || CASE
+        WHEN width_bucket(u_worker, ${sql.array(workerThresholds(workers.length), 'float8')}) = 0
+          AND (state = 'completed' OR state = 'cancelled' AND reason = 'movie not matched')
+        THEN ${matchAttemptJson(sql.fragment`state = 'completed'`, 5000)}
+        ELSE '{}'::jsonb
       END,
       CASE WHEN u_duration < 0.01 THEN NULL
            -- log-normal around 450 ms, and one in fifty attempts 20× slower: the long tail

@@ -1,5 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
+import { statesOf } from './state-counts.ts';
+import { createTimeseriesRepository } from './timeseries-repository.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
 import { workerExistsQuery, workersQuery } from './workers-query.ts';
 
@@ -8,13 +10,7 @@ function toMetrics(hours: number, row: WindowMetricsRow): SystemMetrics {
   return {
     window: { hours, from: row.window_from, to: row.window_to },
     executions: row.executions,
-    states: {
-      completed: row.completed,
-      retryable: row.retryable,
-      discarded: row.discarded,
-      cancelled: row.cancelled,
-      snoozed: row.snoozed,
-    },
+    states: statesOf(row),
     success_rate: row.executions === 0 ? null : row.completed / row.executions,
     cancellations: { total: row.cancelled, unknown: row.unknown_reasons, by_reason: row.by_reason },
     duration_ms:
@@ -37,6 +33,8 @@ export function createMetricsRepository(db: DatabasePool) {
       if (!known) return null;
       return { worker, ...toMetrics(hours, await db.one(windowMetricsQuery(hours, worker))) };
     },
+
+    ...createTimeseriesRepository(db),
 
     async workers(): Promise<WorkerList> {
       return { workers: [...(await db.any(workersQuery()))] };

@@ -1,17 +1,12 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
+import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
 
 /** One row that answers "what happened in the window?", read in a single statement (one snapshot, one now()). */
 export const WindowMetricsRow = z.object({
   window_from: z.string(),
   window_to: z.string(),
-  executions: z.number().int(),
-  completed: z.number().int(),
-  retryable: z.number().int(),
-  discarded: z.number().int(),
-  cancelled: z.number().int(),
-  snoozed: z.number().int(),
-  unknown_reasons: z.number().int(),
+  ...stateCountsShape,
   by_reason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
   durations: z.number().int(),
   duration_avg: z.number().nullable(),
@@ -46,13 +41,7 @@ export function windowMetricsQuery(hours: number, worker?: string) {
     ),
     totals AS (
       SELECT
-        count(*) AS executions,
-        count(*) FILTER (WHERE state = 'completed') AS completed,
-        count(*) FILTER (WHERE state = 'retryable') AS retryable,
-        count(*) FILTER (WHERE state = 'discarded') AS discarded,
-        count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
-        count(*) FILTER (WHERE state = 'snoozed') AS snoozed,
-        count(*) FILTER (WHERE state = 'cancelled' AND reason IS NULL) AS unknown_reasons,
+        ${stateCountsColumns},
         count(duration_ms) AS durations,
         avg(duration_ms)::float8 AS duration_avg,
         percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS duration_pct,

@@ -10,14 +10,18 @@ export const MAX_WORKER_LENGTH = 255;
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
 
-export const HoursSchema = Type.Integer({
-  minimum: 1,
-  maximum: MAX_HOURS,
-  default: 24,
-  description:
-    'Length of the window in hours, ending now: rows with now() - hours < inserted_at <= now(). ' +
-    'Plain decimal digits only (no sign, exponent, fraction or spaces); anything else is a 400.',
-});
+/** The window parameter, with the default of the route that takes it. */
+export const hoursSchema = (defaultHours: number) =>
+  Type.Integer({
+    minimum: 1,
+    maximum: MAX_HOURS,
+    default: defaultHours,
+    description:
+      'Length of the window in hours, ending now: rows with now() - hours < inserted_at <= now(). ' +
+      'Plain decimal digits only (no sign, exponent, fraction or spaces); anything else is a 400.',
+  });
+
+export const HoursSchema = hoursSchema(24);
 
 export const HoursQuerySchema = Type.Object({ hours: Type.Optional(HoursSchema) });
 export type HoursQuery = Static<typeof HoursQuerySchema>;

@@ -8,6 +8,7 @@ import { createDatabasePool } from '../../src/db/pool.ts';
 
 export interface TestDatabase {
   url: string;
+  dataDir: string;
   pool: DatabasePool;
   /** Restarts after `stopServer`, on the same port and data. */
   stopServer(): Promise<void>;
@@ -36,6 +37,7 @@ export async function startTestDatabase(t: Teardown, options: { migrate?: boolea
   });
   return {
     url: server.url,
+    dataDir: dir,
     pool,
     async stopServer() {
       await server.stop();

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
+import { PoolTimeoutError } from '../../db/pool-gate.ts';
 import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
 import { NO_NUL_PATTERN } from '../../schemas/common.ts';
 import type { Problem } from '../../schemas/problem.ts';
@@ -18,7 +19,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006',
 ]);
 
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
 
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
@@ -35,6 +36,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       /timeout exceeded when trying to connect|Connection terminated/i.test(String((e as Error).message)),
   );
 }
+
+/** undefined_table / undefined_column: the service runs against a database that is not migrated. */
+const isSchemaMissing = (error: unknown) =>
+  causes(error).some((e) => ['42P01', '42703'].includes(String((e as { code?: unknown }).code)));
 
 const isStatementTimeout = (error: unknown) =>
   causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
@@ -87,11 +92,27 @@ async function errorHandler(fastify: FastifyInstance) {
       const retryAfter = status === 429 ? Number(reply.getHeader('retry-after') ?? 60) : undefined;
       return sendProblem(reply, problem(clientKind, request, error.message), retryAfter);
     }
+    if (error instanceof PoolTimeoutError) {
+      request.log.warn('database connections saturated; shedding the request');
+      return sendProblem(
+        reply,
+        problem(PROBLEMS.overloaded, request, 'Every database connection is busy; retry shortly'),
+        RETRY_AFTER_SECONDS,
+      );
+    }
     if (isStatementTimeout(error)) {
       request.log.warn({ err: error }, 'query exceeded its time limit');
       return sendProblem(
         reply,
         problem(PROBLEMS.queryTimeout, request, 'The query took longer than the statement time limit; try a shorter window'),
+      );
+    }
+    if (isSchemaMissing(error)) {
+      request.log.error({ err: error }, 'database schema is not the one this release expects');
+      return sendProblem(
+        reply,
+        problem(PROBLEMS.databaseUnavailable, request, 'The database schema is not current; run npm run migrate -- up'),
+        RETRY_AFTER_SECONDS,
       );
     }
     if (isDatabaseUnavailable(error)) {

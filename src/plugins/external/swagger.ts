@@ -24,11 +24,18 @@ async function openapi(fastify: FastifyInstance) {
       security: [],
       tags: [
         { name: 'metrics', description: 'Executions, states, cancellations by reason (NULL reasons counted as unknown), durations' },
+        { name: 'analysis', description: 'TMDB match threshold: attempts by confidence band (docs/TMDB_THRESHOLD.md)' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI sets inline styles at run time; only its own pages get 'unsafe-inline', for styles.
+    staticCSP:
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+      "object-src 'none'; frame-ancestors 'none'; base-uri 'self'",
+  });
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
 }
 

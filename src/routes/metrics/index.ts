@@ -2,12 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
 import { HoursQuerySchema, WorkerParamsSchema } from '../../schemas/common.ts';
 import { SystemMetricsSchema, WorkerListSchema, WorkerMetricsSchema } from '../../schemas/metrics.ts';
-import { problemResponse } from '../../schemas/problem.ts';
-
-const DEFAULT_HOURS = 24;
-const badRequest = problemResponse('Bad input: the detail names the parameter');
-const unavailable = problemResponse('Database unreachable or overloaded (with Retry-After)');
-const timeout = problemResponse('The query exceeded its time limit');
+import { badRequest, DEFAULT_HOURS, timeout, unavailable, unknownWorker } from './responses.ts';
+import timeseriesRoutes from './timeseries.ts';
 
 const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/system', {
@@ -32,7 +28,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: {
         200: WorkerMetricsSchema,
         400: badRequest,
-        404: problemResponse('The worker has never been seen'),
+        404: unknownWorker,
         503: unavailable,
         504: timeout,
       },
@@ -54,6 +50,8 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     handler: async () => fastify.metrics.workers(),
   });
+
+  await fastify.register(timeseriesRoutes);
 };
 
 export default metricsRoutes;

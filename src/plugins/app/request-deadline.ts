@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    deadlineTimer?: NodeJS.Timeout;
+  }
+}
+
+/**
+ * The statement timeout is enforced by PostgreSQL, so a database that stops answering altogether
+ * (a frozen host, a dropped network) would leave requests hanging. The deadline answers them
+ * with a 504 problem instead; whatever the handler finishes later is discarded.
+ */
+async function requestDeadline(fastify: FastifyInstance, options: { deadlineMs: number }) {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    request.deadlineTimer = setTimeout(() => {
+      if (reply.sent) return;
+      request.log.error({ deadlineMs: options.deadlineMs }, 'request exceeded its deadline');
+      sendProblem(
+        reply,
+        problem(PROBLEMS.queryTimeout, request, `The database did not answer within ${options.deadlineMs} ms`),
+      );
+    }, options.deadlineMs);
+    done();
+  });
+  fastify.addHook('onResponse', (request, _reply, done) => {
+    clearTimeout(request.deadlineTimer);
+    done();
+  });
+}
+
+export default fp(requestDeadline, { name: 'request-deadline' });

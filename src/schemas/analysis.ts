@@ -1,0 +1,37 @@
+import { Type, type Static } from 'typebox';
+import { TMDB_DEFAULTS } from '../analysis/band.ts';
+import { hoursSchema, Nullable, WindowSchema } from './common.ts';
+
+const bound = (description: string, fallback: number) =>
+  Type.Integer({ minimum: 0, maximum: 100, default: fallback, description: `${description}; plain digits, 0–100` });
+
+export const TmdbThresholdQuerySchema = Type.Object({
+  from: Type.Optional(bound('Lower, inclusive bound of the confidence band: the proposed threshold', TMDB_DEFAULTS.from)),
+  to: Type.Optional(bound('Upper, exclusive bound of the band: the current threshold; must be greater than from', TMDB_DEFAULTS.to)),
+  hours: Type.Optional(hoursSchema(TMDB_DEFAULTS.hours)),
+});
+export type TmdbThresholdQuery = Static<typeof TmdbThresholdQuerySchema>;
+
+const count = (description: string) => Type.Integer({ minimum: 0, description });
+const rate = (description: string) =>
+  Nullable(Type.Number({ minimum: 0, maximum: 1, description: `${description}; unrounded; null when attempts = 0` }));
+
+export const TmdbThresholdSchema = Type.Object(
+  {
+    window: WindowSchema,
+    band: Type.Object(
+      { from: Type.Integer({ minimum: 0, maximum: 100 }), to: Type.Integer({ minimum: 0, maximum: 100 }) },
+      { description: 'from ≤ confidence < to' },
+    ),
+    attempts: count('ShowtimeProcessJob rows in the window whose results.confidence is a JSON number from 0 to 100'),
+    matched: count('Attempts with confidence ≥ to: matched at the current threshold'),
+    in_band: count('Attempts with from ≤ confidence < to: the matches lowering the threshold to from would add'),
+    invalid_confidence: count(
+      'Showtime rows whose confidence is present but not a JSON number from 0 to 100 (a numeric string, a boolean, 150): left out of every other figure',
+    ),
+    match_rate: rate('matched / attempts'),
+    projected_match_rate: rate('(matched + in_band) / attempts: the match rate at threshold from'),
+  },
+  { description: 'What lowering the TMDB match threshold from `to` to `from` would change (counts, not verdicts)' },
+);
+export type TmdbThreshold = Static<typeof TmdbThresholdSchema>;

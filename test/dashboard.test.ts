@@ -1,0 +1,249 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+import t, { type Test } from 'tap';
+import type { FastifyInstance } from 'fastify';
+import { mkdir } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
+import { buildApp } from '../src/app.ts';
+import { chromiumMissing, launchChromium } from './helpers/browser.ts';
+import { startTestDatabase } from './helpers/database.ts';
+import { nastyRows, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
+import { insertRows, type TestRow } from './helpers/rows.ts';
+
+
+/** A name and a reason that would run script if the page ever put data into innerHTML. */
+const HOSTILE_WORKER = '<img src=x onerror="window.__xss=1"> "Worker" \'q\'';
+const HOSTILE_REASON = '<script>window.__xss=2</script><b>bold</b>';
+const ARTIFACTS = new URL('./artifacts/', import.meta.url);
+
+interface Metrics {
+  executions: number;
+  success_rate: number | null;
+  states: Record<string, number>;
+  cancellations: { total: number; unknown: number; by_reason: { reason: string; count: number }[] };
+  duration_ms: Record<string, number> | null;
+}
+
+async function run() {
+  const db = await startTestDatabase(t);
+  const extra: TestRow[] = [
+    { job_id: 900_001, worker: HOSTILE_WORKER, state: 'cancelled', results: { cancel_reason: HOSTILE_REASON }, age_s: 90, duration_ms: 1234 },
+    { job_id: 900_002, worker: HOSTILE_WORKER, state: 'completed', age_s: 95, duration_ms: 65_000 },
+  ];
+  await insertRows(db.pool, [...nastyRows(), ...extra]);
+
+  const app = await buildApp({ pool: db.pool });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => app.close());
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') errors.push(`console ${message.type()}: ${message.text()}`);
+  });
+  await mkdir(ARTIFACTS, { recursive: true });
+  const api = async <T = Metrics>(url: string) => (await app.inject({ method: 'GET', url })).json<T>();
+
+  t.test('/ redirects to the dashboard, which shows the API numbers for the system', async (t) => {
+    const response = await page.goto(`${base}/`);
+    t.equal(new URL(page.url()).pathname, '/dashboard');
+    const csp = (await response!.allHeaders())['content-security-policy'] ?? '';
+    t.match(csp, /default-src 'self'/, 'served under the strict CSP');
+    t.notMatch(csp, /unsafe-inline/, 'with no inline script or style allowed');
+    await ready(page);
+    await checkFigures(t, page, await api('/metrics/system?hours=24'));
+    t.match(await page.textContent('#summary-title'), /System/);
+    const { points } = await api<{ points: unknown[] }>('/metrics/system/timeseries?hours=24');
+    await page.click('#series-details summary');
+    t.equal(await page.locator('#series-table tbody tr').count(), points.length, 'one table row per time bucket');
+    const cells = await page.$$eval('#series-table tbody tr:last-child td', (tds) => tds.map((td) => td.textContent));
+    const last = points.at(-1) as { executions: number; states: { cancelled: number }; unknown: number };
+    t.same(cells.slice(1), [last.executions, last.states.cancelled, last.unknown].map((n) => n.toLocaleString('en-US')), 'the newest bucket');
+    t.ok(await page.locator('#chart canvas').count(), 'the time chart is drawn');
+    t.equal(await page.getAttribute('#w24', 'checked'), null, 'state lives in properties, not markup');
+    t.ok(await page.isChecked('#w24'), 'the 24 h window is selected');
+  });
+
+  t.test('Unknown is its own category, apart from a literal "unknown" reason', async (t) => {
+    await page.goto(`${base}/dashboard?hours=1&worker=${encodeURIComponent(SHOWTIME)}`);
+    await ready(page);
+    const metrics = await api(`/metrics/worker/${encodeURIComponent(SHOWTIME)}?hours=1`);
+    await checkFigures(t, page, metrics);
+    const unknown = page.locator('#reasons li[data-kind="unknown"]');
+    t.equal(await unknown.locator('.bar-text').textContent(), 'Unknown');
+    t.equal(await unknown.locator('.bar-count').getAttribute('data-value'), String(metrics.cancellations.unknown));
+    t.equal(metrics.cancellations.unknown, 6, 'the fixture has six NULL reasons');
+    const literal = page.locator('#reasons li[data-kind="reason"][data-reason="unknown"]');
+    t.equal(await literal.locator('.bar-text').textContent(), '“unknown”', 'the literal reason is quoted');
+    t.equal(await literal.locator('.bar-count').textContent(), '1');
+    const shown = await page.$$eval('#reasons li[data-kind="reason"]', (items) =>
+      items.map((li) => ({ reason: (li as HTMLElement).dataset.reason, count: Number((li.querySelector('.bar-count') as HTMLElement).dataset.value) })),
+    );
+    t.same(shown, metrics.cancellations.by_reason, 'every reason, in the API order, with its count');
+  });
+
+  t.test('the window and the worker switch, from the keyboard too, and live in the URL', async (t) => {
+    await page.goto(`${base}/dashboard`);
+    await ready(page);
+    await page.focus('#w24');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL(/hours=168/);
+    await ready(page);
+    await checkFigures(t, page, await api('/metrics/system?hours=168'));
+
+    await page.check('#wcustom');
+    await page.fill('#hours', '2');
+    await page.press('#hours', 'Enter');
+    await page.waitForURL(/hours=2(&|$)/);
+    await ready(page);
+    await checkFigures(t, page, await api('/metrics/system?hours=2'));
+
+    await page.waitForSelector('#workers[data-loaded]', { state: 'attached' });
+    const options = await page.$$eval('#workers option', (list) => list.map((o) => (o as HTMLOptionElement).value));
+    t.same(options, (await api<{ workers: { worker: string }[] }>('/metrics/workers')).workers.map((w) => w.worker), 'picker fed by /metrics/workers');
+    await page.fill('#worker', UNICODE_WORKER);
+    await page.press('#worker', 'Enter');
+    await page.waitForURL((url) => url.searchParams.get('worker') === UNICODE_WORKER);
+    await ready(page);
+    t.equal(await page.textContent('#summary-title'), `Worker ${UNICODE_WORKER}`);
+    const metrics = await api(`/metrics/worker/${encodeURIComponent(UNICODE_WORKER)}?hours=2`);
+    await checkFigures(t, page, metrics);
+
+    const shared = page.url();
+    await page.goto('about:blank');
+    await page.goto(shared);
+    await ready(page);
+    t.equal(await page.inputValue('#worker'), UNICODE_WORKER, 'a shared URL restores the worker');
+    t.equal(await page.inputValue('#hours'), '2', 'and the window');
+    await page.goBack();
+    await page.goto(shared);
+    await page.click('#all-workers');
+    await page.waitForURL((url) => !url.searchParams.has('worker'));
+    await ready(page);
+    t.match(await page.textContent('#summary-title'), /System/);
+  });
+
+  t.test('hostile names and reasons are shown as text', async (t) => {
+    await page.goto(`${base}/dashboard?hours=1&worker=${encodeURIComponent(HOSTILE_WORKER)}`);
+    await ready(page);
+    t.equal(await page.textContent('#summary-title'), `Worker ${HOSTILE_WORKER}`);
+    t.equal(await page.locator('#reasons li[data-kind="reason"] .bar-text').textContent(), `“${HOSTILE_REASON}”`);
+    t.equal(await page.locator('main img, main b, main script').count(), 0, 'no element was made from data');
+    t.equal(await page.evaluate(() => (window as { __xss?: number }).__xss), undefined, 'nothing ran');
+    t.equal(await page.textContent('[data-metric="max"]'), '1.1 min', 'durations are formatted for reading');
+    t.equal(await page.getAttribute('[data-metric="max"]', 'data-value'), '65000');
+  });
+
+  t.test('no JavaScript or CSP error on the way, and a screenshot', async (t) => {
+    await page.goto(`${base}/dashboard?hours=24&worker=${encodeURIComponent(SHOWTIME)}`);
+    await ready(page);
+    await page.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname, fullPage: true });
+    await page.setViewportSize({ width: 380, height: 800 });
+    await page.waitForTimeout(100);
+    const { overflow, wide } = await page.evaluate(() => {
+      const { scrollWidth, clientWidth } = document.documentElement;
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > clientWidth + 1)
+        .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`);
+      return { overflow: scrollWidth - clientWidth, wide };
+    });
+    t.equal(overflow, 0, `readable on a narrow screen: no horizontal scrolling (wider than the viewport: ${wide.join(' ') || 'none'})`);
+    await page.screenshot({ path: new URL('dashboard-narrow.png', ARTIFACTS).pathname, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    t.same(errors.splice(0), [], 'no console errors or warnings');
+  });
+
+  t.test('drill-down lists the executions behind a reason and behind Unknown', async (t) => {
+    await page.goto(`${base}/dashboard?hours=1&worker=${encodeURIComponent(SHOWTIME)}`);
+    await ready(page);
+    await page.locator('#reasons li[data-kind="unknown"] button').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('drill-status')!.textContent ?? ''));
+    t.match(await page.textContent('#drill-title'), /no reason recorded/);
+    await page.keyboard.press('Escape');
+    t.ok(await page.isHidden('#drill'), 'Escape closes the list');
+    t.equal(await page.evaluate(() => document.activeElement?.closest('li')?.dataset.kind), 'unknown', 'and gives focus back');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('drill-status')!.textContent ?? ''));
+    const listing = await api<{ executions: { id: number }[] }>(
+      `/job-executions?hours=1&worker=${encodeURIComponent(SHOWTIME)}&state=cancelled&unknown=true&limit=50`,
+    );
+    t.equal(await page.locator('#drill-rows tr').count(), listing.executions.length, 'one row per listed execution');
+    t.equal(listing.executions.length, 6);
+    t.same(await page.$$eval('#drill-rows tr td:nth-child(5)', (cells) => cells.map((c) => c.textContent)), Array(6).fill('Unknown'));
+    await page.locator('#drill').screenshot({ path: new URL('dashboard-drill.png', ARTIFACTS).pathname });
+
+    await page.locator('#reasons li[data-kind="reason"][data-reason="unknown"] button').click();
+    await page.waitForFunction(() => document.querySelectorAll('#drill-rows tr').length === 1);
+    t.equal(await page.textContent('#drill-rows tr td:nth-child(5)'), '“unknown”', 'the literal reason lists its own row');
+    t.same(errors.splice(0), [], 'no console errors');
+  });
+
+  t.test('empty, unknown-worker and API-down states are visible', async (t) => {
+    await page.goto(`${base}/dashboard?hours=1&worker=Idle.Worker`);
+    await ready(page);
+    t.match(await page.textContent('#empty'), /No executions/);
+    t.ok(await page.isVisible('#empty'), 'the empty window says so');
+    t.ok(await page.isVisible('#reasons-empty'));
+
+    await page.goto(`${base}/dashboard?worker=Never.Seen`);
+    await ready(page, 'error');
+    t.equal(await page.textContent('#problem-title'), 'Unknown worker');
+    t.ok(await page.isVisible('#problem-home'), 'offers the system view');
+
+    await page.route('**/metrics/**', (route) => route.abort());
+    await page.goto(`${base}/dashboard`);
+    await ready(page, 'error');
+    t.match(await page.textContent('#problem-title'), /not reachable/);
+    await page.unroute('**/metrics/**');
+    await page.click('#retry');
+    await ready(page);
+    t.ok(await page.isHidden('#problem'), 'Retry recovers');
+
+    await db.stopServer();
+    await page.reload();
+    await ready(page, 'error');
+    t.match(await page.textContent('#problem-title'), /unavailable \(503/);
+    t.match(await page.textContent('#problem-detail'), /not answering.*\. Retrying automatically in \d+ s\./);
+    await page.screenshot({ path: new URL('dashboard-503.png', ARTIFACTS).pathname });
+    const unexpected = errors.splice(0).filter((e) => !/Failed to load resource|ERR_FAILED/.test(e));
+    t.same(unexpected, [], 'only the failed requests themselves are logged');
+  });
+}
+
+async function ready(page: Page, state = 'ready') {
+  await page.waitForSelector(`html[data-ready][data-state="${state}"]`, { timeout: 5000 });
+}
+
+async function checkFigures(t: Test, page: Page, metrics: Metrics) {
+  const shown = await page.$$eval('[data-metric]', (nodes) =>
+    Object.fromEntries(nodes.map((n) => [(n as HTMLElement).dataset.metric, { text: n.textContent, value: (n as HTMLElement).dataset.value }])),
+  );
+  const count = (n: number) => n.toLocaleString('en-US');
+  t.same(shown.executions, { text: count(metrics.executions), value: String(metrics.executions) }, 'executions');
+  for (const [state, n] of Object.entries(metrics.states)) t.same(shown[state], { text: count(n), value: String(n) }, state);
+  const rate = metrics.success_rate;
+  t.equal(shown.success_rate?.value, rate === null ? '' : String(rate), 'success rate, unrounded in data-value');
+  if (rate !== null && rate > 0.001 && rate < 0.999) t.equal(shown.success_rate?.text, `${(rate * 100).toFixed(1)}%`);
+  for (const key of ['avg', 'p50', 'p95', 'p99', 'max']) {
+    const value = metrics.duration_ms?.[key];
+    t.equal(shown[key]?.value, value === undefined ? '' : String(value), `duration ${key}`);
+  }
+  if (metrics.cancellations.total > 0) {
+    const unknown = await page.locator('#reasons li[data-kind="unknown"] .bar-count').getAttribute('data-value');
+    t.equal(unknown, String(metrics.cancellations.unknown), 'the Unknown count');
+  }
+}
+
+const missing = chromiumMissing();
+if (missing) {
+  t.comment(`skipping the dashboard browser test: ${missing}`);
+  t.test('the dashboard in Chromium', { skip: missing }, async () => {});
+} else {
+  await run();
+}

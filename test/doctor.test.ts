@@ -1,0 +1,63 @@
+import t, { type Test } from 'tap';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { failures, runScript } from './helpers/cli.ts';
+import { startTestDatabase } from './helpers/database.ts';
+import { nastyRows } from './helpers/nasty-rows.ts';
+import { insertRows } from './helpers/rows.ts';
+
+const db = await startTestDatabase(t);
+await insertRows(db.pool, nastyRows());
+const env = { DATABASE_URL: db.url };
+const INDEX = 'idx_job_summaries_cancelled_reason';
+const doctor = (extra: Record<string, string> = {}) => runScript('doctor', [], { ...env, ...extra });
+
+const indexValid = () =>
+  db.pool.maybeOneFirst(sql.type(z.object({ valid: z.boolean() }))`
+    SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = ${INDEX}
+  `);
+
+/** Runs the fix the doctor printed, exactly as printed (`fix: npm run migrate -- …`). */
+async function runPrintedFix(t: Test, output: string) {
+  const fix = /fix: npm run migrate -- (.+)/.exec(output)?.[1];
+  t.ok(fix, 'the doctor names the fix');
+  const result = await runScript('migrate', fix!.trim().split(/\s+/), env);
+  t.equal(result.code, 0, `npm run migrate -- ${fix}`, { output: result.stdout + result.stderr });
+}
+
+t.test('a healthy database passes every check', async (t) => {
+  const result = await doctor();
+  t.equal(result.code, 0, 'exits 0', { output: result.stdout + result.stderr });
+  t.same(failures(result), []);
+  for (const check of ['database reachable', 'migrations current', `index ${INDEX}`, 'metrics match the database (24 h)', 'unknown share per worker', 'SQL time: system metrics', 'SQL time: busiest worker']) {
+    t.match(result.stdout, new RegExp(`^PASS  ${check.replace(/[()]/g, '\\$&')}`, 'm'), check);
+  }
+  t.match(result.stdout, /doctor: all \d+ checks passed/);
+});
+
+t.test('§1 a dropped index: doctor fails, the documented fix repairs it', async (t) => {
+  const recordBefore = await db.pool.anyFirst(sql.type(z.object({ name: z.string() }))`SELECT name FROM pgmigrations ORDER BY id`);
+  await db.pool.query(sql.unsafe`DROP INDEX ${sql.identifier([INDEX])}`);
+  const broken = await doctor();
+  t.equal(broken.code, 1);
+  t.match(failures(broken), [new RegExp(`^FAIL  index ${INDEX}: missing`)]);
+  await runPrintedFix(t, broken.stdout);
+  t.equal(await indexValid(), true, 'the index is back and valid');
+  t.same(await db.pool.anyFirst(sql.type(z.object({ name: z.string() }))`SELECT name FROM pgmigrations ORDER BY id`), recordBefore, 'the migration record is as it was');
+  t.equal((await doctor()).code, 0, 'doctor passes again');
+});
+
+t.test('§1/§4 an INVALID index from a failed CONCURRENTLY build is detected and rebuilt', async (t) => {
+  await db.pool.query(sql.unsafe`DROP INDEX ${sql.identifier([INDEX])}`);
+  // A unique build over duplicated workers fails after the index entry is committed: INVALID.
+  await t.rejects(db.pool.query(sql.unsafe`CREATE UNIQUE INDEX CONCURRENTLY ${sql.identifier([INDEX])} ON job_execution_summaries (worker)`));
+  t.equal(await indexValid(), false, 'the leftover is INVALID');
+  const broken = await doctor();
+  t.equal(broken.code, 1);
+  t.match(failures(broken), [new RegExp(`^FAIL  index ${INDEX}: INVALID`)]);
+  await runPrintedFix(t, broken.stdout);
+  t.equal(await indexValid(), true);
+  const definition = await db.pool.oneFirst(sql.type(z.object({ d: z.string() }))`SELECT pg_get_indexdef(${INDEX}::regclass) AS d`);
+  t.match(definition, /USING btree \("left"\(\(results ->> 'cancel_reason'::text\), 200\), inserted_at, id\) WHERE/, 'the migration’s index, not the leftover');
+  t.equal((await doctor()).code, 0);
+});

@@ -1,0 +1,163 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createDatabasePool } from '../src/db/pool.ts';
+import { startTestDatabase } from './helpers/database.ts';
+import { MAILER, nastyRows } from './helpers/nasty-rows.ts';
+import { insertRows, oracle } from './helpers/rows.ts';
+
+const db = await startTestDatabase(t);
+const rows = nastyRows();
+await insertRows(db.pool, rows);
+
+/** An app with its own small pool and tight limits, so every failure shows within a second or two. */
+async function appWith(env: Record<string, string>, maxPoolSize = 2) {
+  const config = loadConfig({ STATEMENT_TIMEOUT_MS: '800', POOL_TIMEOUT_MS: '300', ...env });
+  const pool = await createDatabasePool(db.url, {
+    statementTimeoutMs: config.statementTimeoutMs,
+    connectionTimeoutMs: config.poolTimeoutMs,
+    maxPoolSize,
+  });
+  const app = await buildApp({ pool, closePool: true, config });
+  return app;
+}
+
+/** Another session holds the table, so the metrics queries wait on its lock. */
+async function lockTable(): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('LOCK TABLE job_execution_summaries IN ACCESS EXCLUSIVE MODE');
+  return async () => {
+    await client.query('ROLLBACK');
+    await client.end();
+  };
+}
+
+const timed = async (promise: Promise<{ statusCode: number }>) => {
+  const started = performance.now();
+  const response = await promise;
+  return { response: response as Awaited<typeof promise> & { json(): any; headers: Record<string, unknown> }, ms: performance.now() - started };
+};
+
+t.test('a query over the statement timeout is a 504 problem, and the service stays usable', async (t) => {
+  const app = await appWith({});
+  t.teardown(() => app.close());
+  const unlock = await lockTable();
+  try {
+    const { response, ms } = await timed(app.inject('/metrics/system'));
+    t.equal(response.statusCode, 504);
+    t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
+    t.match(response.json(), { status: 504, detail: /time limit/ });
+    t.notMatch(JSON.stringify(response.json()), /LOCK|SELECT|canceling statement/, 'no SQL or driver text');
+    t.ok(ms < 5_000, `answered in ${Math.round(ms)} ms (statement timeout 800 ms)`);
+  } finally {
+    await unlock();
+  }
+  t.equal((await app.inject('/metrics/system')).statusCode, 200, 'next request is fine');
+});
+
+t.test('when every connection is busy, requests are shed with 503 and Retry-After', async (t) => {
+  const app = await appWith({ STATEMENT_TIMEOUT_MS: '4000' }, 1);
+  t.teardown(() => app.close());
+  const unlock = await lockTable();
+  try {
+    const holding = app.inject('/metrics/system'); // takes the only connection, waits on the lock
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { response, ms } = await timed(app.inject(`/metrics/worker/${encodeURIComponent(MAILER)}`));
+    t.equal(response.statusCode, 503);
+    t.equal(response.headers['retry-after'], '5');
+    t.match(response.json(), { status: 503, detail: /busy/ });
+    t.ok(ms < 3_000, `shed after the pool wait (${Math.round(ms)} ms), not after the 4 s query`);
+    t.equal((await holding).statusCode, 504);
+  } finally {
+    await unlock();
+  }
+});
+
+t.test('database down: fast 503s and not ready; back up: correct answers without a restart', async (t) => {
+  const app = await appWith({});
+  t.teardown(() => app.close());
+  t.equal((await app.inject('/metrics/system')).statusCode, 200);
+  await db.stopServer();
+  try {
+    for (const url of ['/metrics/system?hours=24', `/metrics/worker/${encodeURIComponent(MAILER)}`, '/metrics/workers']) {
+      const { response, ms } = await timed(app.inject(url));
+      t.equal(response.statusCode, 503, url);
+      t.equal(response.headers['retry-after'], '5');
+      t.match(response.json(), { type: /database-unavailable/, status: 503 });
+      t.ok(ms < 3_000, `${url} answered in ${Math.round(ms)} ms`);
+    }
+    const ready = await app.inject('/health/ready');
+    t.equal(ready.statusCode, 503, 'not ready while the database is down');
+    t.equal((await app.inject('/health/live')).statusCode, 200, 'but alive');
+  } finally {
+    await db.startServer();
+  }
+  const back = await app.inject('/metrics/system?hours=8760');
+  t.equal(back.statusCode, 200, 'recovered by itself');
+  t.equal(back.json().executions, oracle(rows, 8760).executions, 'with the right numbers');
+  t.equal((await app.inject('/health/ready')).statusCode, 200);
+});
+
+t.test('a database that stops answering (frozen, not refused) hits the request deadline: 504', async (t) => {
+  const app = await appWith({ STATEMENT_TIMEOUT_MS: '300', POOL_TIMEOUT_MS: '200' });
+  t.teardown(() => app.close());
+  t.equal((await app.inject('/metrics/system')).statusCode, 200, 'a pooled connection exists');
+  const postmaster = Number(readFileSync(`${db.dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  const pids = [postmaster, ...execFileSync('pgrep', ['-P', String(postmaster)]).toString().trim().split('\n').map(Number)];
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  try {
+    const { response, ms } = await timed(app.inject('/metrics/system'));
+    // 504 when the pooled connection's backend is frozen mid-query; 503 when the pool had already
+    // let it go idle-timeout and a new connection cannot be set up. Either way: quick, never a hang.
+    t.ok([503, 504].includes(response.statusCode), `answered ${response.statusCode}`);
+    t.match(response.json(), { status: response.statusCode, detail: /did not answer|not answering/ });
+    t.ok(ms < 5_000, `answered in ${Math.round(ms)} ms (deadline 300 + 200 + 1000)`);
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+});
+
+t.test('writes can be rate limited per client: 429 problem with Retry-After', async (t) => {
+  const app = await appWith({ RATE_LIMIT_WRITES_PER_MIN: '2' });
+  t.teardown(() => app.close());
+  app.post('/probe-write', async (_request, reply) => reply.code(204).send());
+  const statuses = [];
+  for (let i = 0; i < 3; i++) statuses.push(await app.inject({ method: 'POST', url: '/probe-write' }));
+  t.same(statuses.map((r) => r.statusCode), [204, 204, 429]);
+  const limited = statuses[2]!;
+  t.equal(limited.headers['content-type'], 'application/problem+json; charset=utf-8');
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After');
+  t.match(limited.json(), { status: 429, detail: /2 write requests per minute/ });
+  t.equal((await app.inject('/metrics/system')).statusCode, 200, 'reads are not limited');
+});
+
+t.test('security headers, request ids and no limit by default', async (t) => {
+  const app = await appWith({});
+  t.teardown(() => app.close());
+  app.post('/probe-write', async (_request, reply) => reply.code(204).send());
+  const response = await app.inject({ url: '/metrics/system', headers: { 'x-request-id': 'trace-123' } });
+  t.match(response.headers['content-security-policy'], /default-src 'self'/);
+  t.notMatch(response.headers['content-security-policy'], /unsafe-inline|upgrade-insecure-requests/);
+  t.equal(response.headers['x-content-type-options'], 'nosniff');
+  t.equal(response.headers['x-request-id'], 'trace-123', 'a caller-supplied id is kept');
+  const problem = await app.inject({ url: '/metrics/system?hours=0', headers: { 'x-request-id': 'bad id with spaces' } });
+  const id = problem.json().request_id;
+  t.match(id, /^[0-9a-f-]{36}$/, 'an unsafe id is replaced');
+  t.equal(problem.headers['x-request-id'], id, 'the problem document carries the same id');
+  for (let i = 0; i < 5; i++) t.equal((await app.inject({ method: 'POST', url: '/probe-write' })).statusCode, 204);
+});
+
+t.test('a database that is not migrated answers 503 saying so, not a 500', async (t) => {
+  const bare = await startTestDatabase(t, { migrate: false });
+  const app = await buildApp({ pool: bare.pool });
+  t.teardown(() => app.close());
+  const response = await app.inject('/metrics/system');
+  t.equal(response.statusCode, 503);
+  t.match(response.json(), { detail: /npm run migrate -- up/ });
+  t.equal((await app.inject('/health/ready')).statusCode, 503);
+});
