@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../src/app.ts';
-import { chromiumMissing, launchChromium } from './helpers/browser.ts';
+import { chromiumMissing, openDashboardPage } from './helpers/browser.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { nastyRows, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
 import { insertRows, type TestRow } from './helpers/rows.ts';
@@ -33,19 +33,7 @@ async function run() {
   await insertRows(db.pool, [...nastyRows(), ...extra]);
 
   const app = await buildApp({ pool: db.pool });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => app.close());
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const page = await browser.context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') errors.push(`console ${message.type()}: ${message.text()}`);
-  });
+  const { base, page, errors } = await openDashboardPage(t, app);
   await mkdir(ARTIFACTS, { recursive: true });
   const api = async <T = Metrics>(url: string) => (await app.inject({ method: 'GET', url })).json<T>();
 

@@ -39,7 +39,8 @@ export function topNodes(node: PlanNode, limit = 4): string {
   const labels: string[] = [];
   const walk = (n: PlanNode) => {
     if (labels.length >= limit) return;
-    labels.push(`${label(n)} (${n['Actual Rows'] ?? '?'} rows)`);
+    // Parallel nodes report rows per process: rows × loops is the node's whole output.
+    labels.push(`${label(n)} (${Math.round((n['Actual Rows'] ?? 0) * (n['Actual Loops'] ?? 1))} rows)`);
     n.Plans?.forEach(walk);
   };
   walk(node);

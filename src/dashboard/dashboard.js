@@ -90,10 +90,15 @@ class ApiError extends Error {
   }
 }
 
+// With READ_TOKEN set, reads need `Authorization: Bearer …`; the token stays in this tab's session.
+const TOKEN_KEY = 'job-metrics:read-token';
+
 async function getJson(url, signal) {
   let response;
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const headers = token ? { accept: 'application/json', authorization: `Bearer ${token}` } : { accept: 'application/json' };
   try {
-    response = await fetch(url, { signal, headers: { accept: 'application/json' } });
+    response = await fetch(url, { signal, headers });
   } catch (error) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError(0, 'The API is not reachable', 'The service did not answer. Is it running? Check the network and retry.');
@@ -335,7 +340,13 @@ function showProblem(error, view) {
   $('problem').hidden = false;
   const home = $('problem-home');
   home.hidden = true;
-  if (error.status === 404 && view.worker) {
+  $('token-form').hidden = error.status !== 401;
+  if (error.status === 401) {
+    $('problem-title').textContent = 'This service needs a read token';
+    $('problem-detail').textContent = sessionStorage.getItem(TOKEN_KEY)
+      ? 'The token given was not accepted. Enter the service’s READ_TOKEN.'
+      : 'Its reads are protected by READ_TOKEN. Enter it to see the dashboard.';
+  } else if (error.status === 404 && view.worker) {
     $('problem-title').textContent = 'Unknown worker';
     $('problem-detail').textContent = `No execution has ever been recorded for the worker “${view.worker}”. Check the name, or pick one from the list.`;
     home.href = viewUrl({ hours: view.hours, worker: '' });
@@ -354,6 +365,14 @@ function showProblem(error, view) {
   }
   $('status').textContent = `Error: ${$('problem-title').textContent}`;
 }
+
+$('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $('token').value);
+  $('token').value = '';
+  workersLoaded = undefined;
+  void load();
+});
 
 async function loadWorkers() {
   try {

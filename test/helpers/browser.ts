@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,4 +31,28 @@ export async function launchChromium(options: { width?: number; height?: number 
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+interface Teardown {
+  teardown(fn: () => Promise<void> | void): void;
+}
+
+/**
+ * The app listening on loopback and a Chromium page on it, both closed with the test; `errors`
+ * collects page errors and console errors or warnings.
+ */
+export async function openDashboardPage(t: Teardown, app: FastifyInstance) {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => app.close());
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') errors.push(`console ${message.type()}: ${message.text()}`);
+  });
+  return { base, page, errors };
 }
