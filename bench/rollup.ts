@@ -149,7 +149,7 @@ try {
   const compare = await timeRequests(address, '/metrics/system?hours=8760&compare=previous', REQUESTS);
   lines.push(`| system, compare=previous | 8760 | ${compare.p50.toFixed(1)} | ${compare.p99.toFixed(1)} | ${compare.max.toFixed(1)} | ${compare.meta} |`);
   const workers = await timeRequests(address, '/metrics/workers', 5);
-  lines.push(`| /metrics/workers (raw GROUP BY, not rollups) | – | ${workers.p50.toFixed(1)} | ${workers.p99.toFixed(1)} | ${workers.max.toFixed(1)} | 5 requests |`);
+  lines.push(`| /metrics/workers (not from rollups) | – | ${workers.p50.toFixed(1)} | ${workers.p99.toFixed(1)} | ${workers.max.toFixed(1)} | 5 requests |`);
   service.kill('SIGTERM');
 
   // The same question through the raw query (window-metrics-query.ts) and the rollup query, same pool, same run.
