@@ -12,6 +12,7 @@ t.test('defaults need no environment at all', async (t) => {
     poolTimeoutMs: 2_000,
     ingestToken: undefined,
     readToken: undefined,
+    exactMaxRows: 20_000,
   });
 });
 
@@ -37,6 +38,7 @@ t.test('a bad value names its variable', async (t) => {
     [{ DATABASE_URL: 'mysql://u@h/db' }, 'DATABASE_URL'],
     [{ STATEMENT_TIMEOUT_MS: '0' }, 'STATEMENT_TIMEOUT_MS'],
     [{ POOL_TIMEOUT_MS: 'soon' }, 'POOL_TIMEOUT_MS'],
+    [{ METRICS_EXACT_MAX_ROWS: '-5' }, 'METRICS_EXACT_MAX_ROWS'],
     [{ INGEST_TOKEN: 'short' }, 'INGEST_TOKEN'],
     [{ INGEST_TOKEN: 'has a space in it 0123456789' }, 'INGEST_TOKEN'],
     [{ INGEST_TOKEN: 'x'.repeat(1025) }, 'INGEST_TOKEN'],

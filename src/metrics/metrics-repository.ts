@@ -10,6 +10,9 @@ import { rollupMetricsQuery } from './rollup/rollup-metrics-query.ts';
 /** Up to this many hours the raw rows are few (one index range) and percentiles stay percentile_cont. */
 export const EXACT_MAX_HOURS = 2;
 
+/** A window of at most this many rows costs a few milliseconds raw, so it is answered exactly. */
+export const EXACT_MAX_ROWS = 20_000;
+
 export interface MetricsOptions {
   compare?: 'previous';
 }
@@ -46,14 +49,21 @@ function compareWith(current: SystemMetrics, previous: SystemMetrics): Compare {
 }
 
 /** The metrics questions, asked in plain typed arguments; HTTP stays in the routes. */
-export function createMetricsRepository(db: DatabasePool) {
-  /** Small windows from the raw rows; larger ones from the rollups plus the raw rows of their edges. */
+export function createMetricsRepository(db: DatabasePool, options: { exactMaxRows?: number } = {}) {
+  const exactMaxRows = options.exactMaxRows ?? EXACT_MAX_ROWS;
+  const exact = async (db: CommonQueryMethods, hours: number, worker?: string) => {
+    const row: WindowMetricsRow = await db.one(windowMetricsQuery(hours, worker));
+    return toMetrics(hours, exactWindow(row));
+  };
+
+  /**
+   * Short windows, and any window that holds few rows, from the raw rows: exact percentile_cont.
+   * Larger ones from the rollups plus the raw rows of their edges (percentiles within the bound).
+   */
   async function windowMetrics(db: CommonQueryMethods, hours: number, worker?: string): Promise<SystemMetrics> {
-    if (hours <= EXACT_MAX_HOURS) {
-      const row: WindowMetricsRow = await db.one(windowMetricsQuery(hours, worker));
-      return toMetrics(hours, exactWindow(row));
-    }
-    return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
+    if (hours <= EXACT_MAX_HOURS) return exact(db, hours, worker);
+    const fromRollups = toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
+    return fromRollups.executions <= exactMaxRows ? exact(db, hours, worker) : fromRollups;
   }
 
   /** Both windows in one transaction: one now(), so the previous window ends exactly where this one starts. */

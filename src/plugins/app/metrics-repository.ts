@@ -8,8 +8,8 @@ declare module 'fastify' {
   }
 }
 
-async function metricsRepository(fastify: FastifyInstance) {
-  fastify.decorate('metrics', createMetricsRepository(fastify.db));
+async function metricsRepository(fastify: FastifyInstance, options: { exactMaxRows?: number }) {
+  fastify.decorate('metrics', createMetricsRepository(fastify.db, options));
 }
 
 export default fp(metricsRepository, { name: 'metrics-repository', dependencies: ['database'] });
