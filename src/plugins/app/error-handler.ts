@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
 import { PoolTimeoutError } from '../../db/pool-gate.ts';
-import { fieldsProblem, PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { fieldsProblem, PROBLEMS, problem, sendProblem, type ProblemKind } from '../../http/problems.ts';
 import { NO_NUL_PATTERN } from '../../schemas/common.ts';
 import type { Problem } from '../../schemas/problem.ts';
 
@@ -81,6 +81,49 @@ function validationProblem(error: FastifyError, request: FastifyRequest): Proble
   return errors.length > 0 ? fieldsProblem(kind, request, source, errors) : problem(kind, request, error.message);
 }
 
+/** Server-side failures we recognise, first match wins: each gets its own problem, never a bare 500. */
+const SERVER_FAILURES: {
+  matches: (error: unknown) => boolean;
+  kind: ProblemKind;
+  detail: string;
+  retry: boolean;
+  level: 'warn' | 'error';
+  log: string;
+}[] = [
+  {
+    matches: (error) => error instanceof PoolTimeoutError,
+    kind: PROBLEMS.overloaded,
+    detail: 'Every database connection is busy; retry shortly',
+    retry: true,
+    level: 'warn',
+    log: 'database connections saturated; shedding the request',
+  },
+  {
+    matches: isStatementTimeout,
+    kind: PROBLEMS.queryTimeout,
+    detail: 'The query took longer than the statement time limit; try a shorter window',
+    retry: false,
+    level: 'warn',
+    log: 'query exceeded its time limit',
+  },
+  {
+    matches: isSchemaMissing,
+    kind: PROBLEMS.databaseUnavailable,
+    detail: 'The database schema is not current; run npm run migrate -- up',
+    retry: true,
+    level: 'error',
+    log: 'database schema is not the one this release expects',
+  },
+  {
+    matches: isDatabaseUnavailable,
+    kind: PROBLEMS.databaseUnavailable,
+    detail: 'The database is not answering; retry shortly',
+    retry: true,
+    level: 'error',
+    log: 'database unavailable',
+  },
+];
+
 const CLIENT_ERRORS: Record<number, (typeof PROBLEMS)[keyof typeof PROBLEMS]> = {
   400: PROBLEMS.invalidBody,
   401: PROBLEMS.unauthorized,
@@ -106,36 +149,10 @@ async function errorHandler(fastify: FastifyInstance) {
       const retryAfter = status === 429 ? Number(reply.getHeader('retry-after') ?? 60) : undefined;
       return sendProblem(reply, problem(clientKind, request, error.message), retryAfter);
     }
-    if (error instanceof PoolTimeoutError) {
-      request.log.warn('database connections saturated; shedding the request');
-      return sendProblem(
-        reply,
-        problem(PROBLEMS.overloaded, request, 'Every database connection is busy; retry shortly'),
-        RETRY_AFTER_SECONDS,
-      );
-    }
-    if (isStatementTimeout(error)) {
-      request.log.warn({ err: error }, 'query exceeded its time limit');
-      return sendProblem(
-        reply,
-        problem(PROBLEMS.queryTimeout, request, 'The query took longer than the statement time limit; try a shorter window'),
-      );
-    }
-    if (isSchemaMissing(error)) {
-      request.log.error({ err: error }, 'database schema is not the one this release expects');
-      return sendProblem(
-        reply,
-        problem(PROBLEMS.databaseUnavailable, request, 'The database schema is not current; run npm run migrate -- up'),
-        RETRY_AFTER_SECONDS,
-      );
-    }
-    if (isDatabaseUnavailable(error)) {
-      request.log.error({ err: error }, 'database unavailable');
-      return sendProblem(
-        reply,
-        problem(PROBLEMS.databaseUnavailable, request, 'The database is not answering; retry shortly'),
-        RETRY_AFTER_SECONDS,
-      );
+    const known = SERVER_FAILURES.find((failure) => failure.matches(error));
+    if (known) {
+      request.log[known.level]({ err: error }, known.log);
+      return sendProblem(reply, problem(known.kind, request, known.detail), known.retry ? RETRY_AFTER_SECONDS : undefined);
     }
     if (status === 503) {
       return sendProblem(reply, problem(PROBLEMS.overloaded, request, error.message), RETRY_AFTER_SECONDS);
@@ -145,7 +162,10 @@ async function errorHandler(fastify: FastifyInstance) {
   });
 
   fastify.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem(PROBLEMS.notFound, request, `No route for ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(
+      reply,
+      problem(PROBLEMS.notFound, request, `No route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`),
+    ),
   );
 }
 
