@@ -4,7 +4,7 @@
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { runningPort, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { ensureDemoData } from './db/demo-data.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool } from './db/pool.ts';
@@ -27,6 +27,13 @@ async function start(config: Config) {
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
   if (!url) {
+    const busy = await runningPort(config.dataDir);
+    if (busy !== undefined) {
+      throw new Error(
+        `the embedded PostgreSQL in ${config.dataDir} is already running (port ${busy}), probably for another ` +
+          'npm start: stop that one, or give this one its own DATA_DIR',
+      );
+    }
     console.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.dataDir} …`);
     embedded = await startEmbeddedPostgres({ dir: config.dataDir });
     url = embedded.url;
@@ -90,6 +97,7 @@ async function start(config: Config) {
 
 const config = readConfig();
 start(config).catch((error: unknown) => {
-  console.error(`job-metrics failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  const message = error instanceof Error ? error.message || error.name : JSON.stringify(error) ?? String(error);
+  console.error(`job-metrics failed to start: ${message}`);
   process.exit(1);
 });

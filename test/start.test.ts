@@ -1,5 +1,5 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,14 @@ t.test('npm start on an empty data directory serves the demo data', async (t) =>
   t.same(metrics.cancellations.by_reason[0], { reason: 'movie not matched', count: 1935 });
   t.equal((await fetch(`${service.base}/health/ready`)).status, 200);
   t.match(service.output(), /API docs:\s+http:\/\/\S+\/docs/);
+  const second = spawnSync(process.execPath, [SERVER], {
+    env: { ...process.env, DATABASE_URL: '', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  t.equal(second.status, 1, 'a second npm start on the same data directory stops at once');
+  t.match(second.stderr, /already running .*DATA_DIR/, 'saying why, and what to do');
+  t.equal((await fetch(`${service.base}/health/ready`)).status, 200, 'the first one is unharmed');
   t.equal(await service.stop(), 'exit 0', 'SIGTERM stops it cleanly');
 });
 
