@@ -119,46 +119,41 @@ const keyed = (changes: string) => `
            sum(sign) AS n, sum(sign * duration_ms::bigint) AS dur_sum, max(duration_ms) FILTER (WHERE sign > 0) AS dur_max
     FROM changes GROUP BY 1, 2, 3, 4, 5
   ),
-  keyed AS MATERIALIZED (
+  keyed AS (
     SELECT g.grain, k.worker, date_trunc(g.grain, f.hour, 'UTC') AS bucket, f.state, f.reason, f.bin, f.n, f.dur_sum, f.dur_max
     FROM fine f
     CROSS JOIN (VALUES ${GRAINS.map((g) => `('${g}')`).join(', ')}) AS g (grain)
     CROSS JOIN LATERAL (VALUES (f.worker), (NULL::text)) AS k (worker)
   )`;
 
-/**
- * One statement per trigger call: the transition table is read once, pre-aggregated once
- * (MATERIALIZED), and both tables are upserted from it. Rows are locked in one global order —
- * reasons (grain, worker, bucket, reason), then stats (grain, worker, bucket): the stats upsert is a
- * data-modifying CTE the main query does not read, so PostgreSQL runs it after the main query, the
- * same way for every writer — concurrent writers queue, never deadlock.
- */
+/** Rows are locked in one global order (grain, worker, bucket[, reason]): concurrent writers queue, never deadlock. */
 export function applyChangesSql(changes: string): string[] {
-  return [`
-    WITH ${keyed(changes)},
-    stats AS (
-      INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist)
-      SELECT grain, worker, bucket,
-        ${STATE_COLUMNS.map((s) => `coalesce(sum(n) FILTER (WHERE state = '${s}'), 0)`).join(',\n        ')},
-        coalesce(sum(n) FILTER (WHERE bin IS NOT NULL), 0), coalesce(sum(dur_sum), 0), max(dur_max),
-        job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n) FILTER (WHERE bin IS NOT NULL))
-      FROM keyed
-      GROUP BY grain, worker, bucket
-      ORDER BY grain, worker COLLATE "C", bucket
-      ON CONFLICT (grain, worker, bucket) DO UPDATE SET
-        ${STATE_COLUMNS.map((s) => `${s} = r.${s} + EXCLUDED.${s}`).join(',\n        ')},
-        dur_count = r.dur_count + EXCLUDED.dur_count,
-        dur_sum = r.dur_sum + EXCLUDED.dur_sum,
-        dur_max = greatest(r.dur_max, EXCLUDED.dur_max),
-        hist = job_rollup_hist_add(r.hist, EXCLUDED.hist)
-    )
+  const stats = `
+    WITH ${keyed(changes)}
+    INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist)
+    SELECT grain, worker, bucket,
+      ${STATE_COLUMNS.map((s) => `coalesce(sum(n) FILTER (WHERE state = '${s}'), 0)`).join(',\n      ')},
+      coalesce(sum(n) FILTER (WHERE bin IS NOT NULL), 0), coalesce(sum(dur_sum), 0), max(dur_max),
+      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n) FILTER (WHERE bin IS NOT NULL))
+    FROM keyed
+    GROUP BY grain, worker, bucket
+    ORDER BY grain, worker COLLATE "C", bucket
+    ON CONFLICT (grain, worker, bucket) DO UPDATE SET
+      ${STATE_COLUMNS.map((s) => `${s} = r.${s} + EXCLUDED.${s}`).join(',\n      ')},
+      dur_count = r.dur_count + EXCLUDED.dur_count,
+      dur_sum = r.dur_sum + EXCLUDED.dur_sum,
+      dur_max = greatest(r.dur_max, EXCLUDED.dur_max),
+      hist = job_rollup_hist_add(r.hist, EXCLUDED.hist)`;
+  const reasons = `
+    WITH ${keyed(changes)}
     INSERT INTO job_rollup_reasons AS r (grain, worker, bucket, reason, n)
     SELECT grain, worker, bucket, reason, sum(n)
     FROM keyed WHERE state = 'cancelled'
     GROUP BY grain, worker, bucket, reason
     HAVING sum(n) <> 0
     ORDER BY grain, worker COLLATE "C", bucket, reason COLLATE "C"
-    ON CONFLICT (grain, worker, bucket, job_rollup_reason_key(reason)) DO UPDATE SET n = r.n + EXCLUDED.n`];
+    ON CONFLICT (grain, worker, bucket, job_rollup_reason_key(reason)) DO UPDATE SET n = r.n + EXCLUDED.n`;
+  return [stats, reasons];
 }
 
 /** The end of a bucket, in UTC whatever the session's time zone. */
