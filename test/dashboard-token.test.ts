@@ -2,7 +2,7 @@
 import t from 'tap';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { chromiumMissing, openDashboardPage } from './helpers/browser.ts';
+import { openDashboardPage, withChromium } from './helpers/browser.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { nastyRows } from './helpers/nasty-rows.ts';
 import { insertRows } from './helpers/rows.ts';
@@ -37,10 +37,4 @@ async function run() {
   });
 }
 
-const missing = chromiumMissing();
-if (missing) {
-  t.comment(`skipping the dashboard token test: ${missing}`);
-  t.test('the dashboard with READ_TOKEN in Chromium', { skip: missing }, async () => {});
-} else {
-  await run();
-}
+await withChromium(t, 'the dashboard with READ_TOKEN in Chromium', run);

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../src/app.ts';
-import { chromiumMissing, openDashboardPage } from './helpers/browser.ts';
+import { openDashboardPage, withChromium } from './helpers/browser.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { nastyRows, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
 import { insertRows, type TestRow } from './helpers/rows.ts';
@@ -232,10 +232,4 @@ async function checkFigures(t: Test, page: Page, metrics: Metrics) {
   }
 }
 
-const missing = chromiumMissing();
-if (missing) {
-  t.comment(`skipping the dashboard browser test: ${missing}`);
-  t.test('the dashboard in Chromium', { skip: missing }, async () => {});
-} else {
-  await run();
-}
+await withChromium(t, 'the dashboard in Chromium', run);

@@ -56,3 +56,16 @@ export async function openDashboardPage(t: Teardown, app: FastifyInstance) {
   });
   return { base, page, errors };
 }
+
+interface Skippable {
+  comment(message: string): void;
+  test(name: string, options: { skip: string }, fn: () => Promise<void>): unknown;
+}
+
+/** Runs a browser test file, or, without Chromium, skips it with a message naming the install command. */
+export async function withChromium(t: Skippable, name: string, run: () => Promise<void>): Promise<void> {
+  const missing = chromiumMissing();
+  if (!missing) return run();
+  t.comment(`skipping ${name}: ${missing}`);
+  t.test(name, { skip: missing }, async () => {});
+}
