@@ -12,6 +12,7 @@ import security from './plugins/external/security.ts';
 import errorHandler from './plugins/app/error-handler.ts';
 import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
+import rollupFolder from './plugins/app/rollup-folder.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
 import analysisRoutes from './routes/analysis/index.ts';
@@ -73,6 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository, { exactMaxRows: config.exactMaxRows });
+  await app.register(rollupFolder, { intervalMs: config.rollupFoldIntervalMs });
   await app.register(executionListRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });

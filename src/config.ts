@@ -18,6 +18,8 @@ export interface Config {
   rateLimitWritesPerMin: number | undefined;
   /** Windows holding at most this many rows are answered exactly from the raw rows; larger from rollups. */
   exactMaxRows: number;
+  /** How often inserted rows are folded into the rollups; 0: never by this process (another one, or cron, does). */
+  rollupFoldIntervalMs: number;
   /** Unset: `POST /job-executions` answers 403 (ingest disabled). */
   ingestToken: string | undefined;
   /** Unset: reads are open (keep them behind the operator's own network controls). */
@@ -99,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 15_000, 1, 3_600_000),
     poolTimeoutMs: integer(env, 'POOL_TIMEOUT_MS', 2_000, 1, 600_000),
     exactMaxRows: integer(env, 'METRICS_EXACT_MAX_ROWS', 20_000, 0, 10_000_000),
+    rollupFoldIntervalMs: integer(env, 'ROLLUP_FOLD_INTERVAL_MS', 1_000, 0, 3_600_000),
     rateLimitWritesPerMin: env.RATE_LIMIT_WRITES_PER_MIN
       ? integer(env, 'RATE_LIMIT_WRITES_PER_MIN', 0, 1, 1_000_000)
       : undefined,

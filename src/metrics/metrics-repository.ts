@@ -3,8 +3,8 @@ import type { Compare, SystemMetrics, WorkerList, WorkerMetrics } from '../schem
 import { statesOf } from './state-counts.ts';
 import { createTimeseriesRepository } from './timeseries-repository.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
-import { workersQuery } from './workers-query.ts';
-import { exactWindow, rollupWindow, workerKnownFromRollupsQuery, type ComputedWindow } from './rollup/rollup-metrics.ts';
+import { workerExistsQuery, workersQuery } from './workers-query.ts';
+import { exactWindow, rollupWindow, type ComputedWindow } from './rollup/rollup-metrics.ts';
 import { rollupMetricsQuery } from './rollup/rollup-metrics-query.ts';
 
 /** Up to this many hours the raw rows are few (one index range) and percentiles stay percentile_cont. */
@@ -83,7 +83,7 @@ export function createMetricsRepository(db: DatabasePool, options: { exactMaxRow
 
     /** `null` when the worker has never been seen (as opposed to idle in this window). */
     async workerMetrics(worker: string, hours: number, options: MetricsOptions = {}): Promise<WorkerMetrics | null> {
-      const { known } = await db.one(workerKnownFromRollupsQuery(worker));
+      const { known } = await db.one(workerExistsQuery(worker));
       if (!known) return null;
       return { worker, ...(await withCompare(hours, options, worker)) };
     },

@@ -1,4 +1,4 @@
-import { backfillSql } from './rollup-ddl.ts';
+import { backfillSql, FOLD_LOCK_KEY } from './rollup-ddl.ts';
 
 export interface BackfillClient {
   query(text: string): Promise<{ rows: Record<string, unknown>[] }>;
@@ -26,13 +26,18 @@ export async function backfillRollups(client: BackfillClient, onProgress: (messa
   return total;
 }
 
-/** Recomputes every rollup from the raw rows in one transaction; writers wait, readers do not. */
+/**
+ * Recomputes every rollup from the raw rows in one transaction; writers wait, readers do not. The
+ * pending rows go too: every raw row is summed again, and no fold runs meanwhile.
+ */
 export async function rebuildRollups(client: BackfillClient, onProgress?: (message: string, totalRows: number) => void): Promise<number> {
   await client.query('BEGIN');
   try {
     await client.query('LOCK TABLE job_execution_summaries IN SHARE ROW EXCLUSIVE MODE');
+    await client.query(`SELECT pg_advisory_xact_lock(${FOLD_LOCK_KEY})`);
     await client.query('DELETE FROM job_rollups');
     await client.query('DELETE FROM job_rollup_reasons');
+    await client.query('DELETE FROM job_rollup_pending');
     const rows = await backfillRollups(client, onProgress);
     await client.query('COMMIT');
     return rows;

@@ -5,8 +5,15 @@ import { HISTOGRAM_THRESHOLDS } from './histogram.ts';
  * bucket) — grain hour, day or month in UTC, worker NULL for "every worker" — with counts per state,
  * duration count / sum / max and a sparse histogram `hist` = {{bin, count}, …} (histogram.ts).
  * `job_rollup_reasons` counts cancelled rows per reason, the NULL reason as its own key (never
- * merged with a literal "unknown"). Statement-level triggers with transition tables apply every
- * INSERT, UPDATE and DELETE of any writer as signed deltas, in the same transaction.
+ * merged with a literal "unknown").
+ *
+ * Statement-level triggers with transition tables see every write of any writer, in its transaction:
+ * - INSERT appends the new rows' counted fields to `job_rollup_pending` (no upsert, no hot row, no
+ *   histogram rewritten), which reads add like raw rows; `job_rollup_fold()` later moves them into
+ *   the rollups in one transaction, so a reader sees each row exactly once, pending or folded.
+ * - UPDATE and DELETE (rare) fold first, then apply their changes as signed deltas and recompute
+ *   the max of every bucket that lost a row, so the pending rows never hold a stale max.
+ * One advisory lock serialises folds and UPDATE/DELETE appliers; inserts never take it.
  */
 export const GRAINS = ['hour', 'day', 'month'] as const;
 export type Grain = (typeof GRAINS)[number];
@@ -44,7 +51,19 @@ const TABLES = `
     RETURN sha256(convert_to(reason, 'UTF8'));
   CREATE UNIQUE INDEX job_rollup_reasons_key
     ON job_rollup_reasons (grain, worker, bucket, job_rollup_reason_key(reason)) NULLS NOT DISTINCT;
+  -- Inserted rows not folded yet: append-only, no index (a fold takes all of it, reads scan it whole;
+  -- it stays small while a service folds every second).
+  CREATE TABLE job_rollup_pending (
+    inserted_at timestamptz NOT NULL,
+    worker text NOT NULL,
+    state text NOT NULL,
+    reason text,
+    duration_ms integer
+  );
 `;
+
+/** The key of the advisory lock that serialises folds and UPDATE/DELETE appliers (any constant, documented). */
+export const FOLD_LOCK_KEY = 7_301_964_118;
 
 const FUNCTIONS = `
   CREATE FUNCTION job_rollup_bin(duration_ms integer) RETURNS integer
@@ -101,7 +120,6 @@ const sameRow = `(n.worker, n.state, CASE WHEN n.state = 'cancelled' THEN n.resu
   IS NOT DISTINCT FROM (o.worker, o.state, CASE WHEN o.state = 'cancelled' THEN o.results ->> 'cancel_reason' END, o.duration_ms, o.inserted_at)`;
 
 export const CHANGES = {
-  insert: `SELECT ${rowFields('n')}, 1 AS sign FROM new_rows n`,
   delete: `SELECT ${rowFields('o')}, -1 AS sign FROM old_rows o`,
   // Rows whose counted fields did not change cancel out before they cost an upsert.
   update: `SELECT ${rowFields('o')}, -1 AS sign FROM old_rows o
@@ -200,24 +218,62 @@ function recomputeMaxSql(changes: string): string[] {
   return steps;
 }
 
-function triggerFunction(name: string, changes: string, removes: boolean): string {
-  const statements = [...applyChangesSql(changes), ...(removes ? recomputeMaxSql(changes) : [])];
+const statementsOf = (statements: string[]) => statements.map((s) => `${s.trim()};`).join('\n    ');
+
+/**
+ * Moves up to `max_rows` pending rows (all when NULL) into the rollups and returns how many: the
+ * DELETE … RETURNING and the upserts are one transaction, so readers see every row once.
+ */
+const pendingChanges = (from: string) => `SELECT u.worker, u.state, u.reason, u.duration_ms, u.inserted_at, 1 AS sign FROM ${from} u`;
+
+/** The upserts that add every pending row to whatever tables `job_rollups` names (the audit's copies). */
+export const foldPendingSql = (): string[] => applyChangesSql(pendingChanges('public.job_rollup_pending'));
+
+const FOLD = `
+  CREATE FUNCTION job_rollup_fold(max_rows integer DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql AS $fn$
+  DECLARE
+    folding job_rollup_pending[];
+  BEGIN
+    PERFORM pg_advisory_xact_lock(${FOLD_LOCK_KEY});
+    WITH moved AS (
+      DELETE FROM job_rollup_pending
+      WHERE ctid = ANY (ARRAY(SELECT ctid FROM job_rollup_pending LIMIT max_rows))
+      RETURNING job_rollup_pending AS pending_row
+    )
+    SELECT array_agg(pending_row) INTO folding FROM moved;
+    IF folding IS NULL THEN RETURN 0; END IF;
+    ${statementsOf(applyChangesSql(pendingChanges('unnest(folding)')))}
+    RETURN cardinality(folding);
+  END $fn$;`;
+
+/** UPDATE and DELETE: fold (a pending row may be the one changed), then apply the changes synchronously. */
+function applyingTrigger(name: string, changes: string): string {
   return `
   CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
   BEGIN
-    ${statements.map((s) => `${s.trim()};`).join('\n    ')}
+    PERFORM job_rollup_fold();
+    ${statementsOf([...applyChangesSql(changes), ...recomputeMaxSql(changes)])}
     RETURN NULL;
   END $fn$;`;
 }
 
 const TRIGGERS = `
-  ${triggerFunction('job_rollup_on_insert', CHANGES.insert, false)}
-  ${triggerFunction('job_rollup_on_update', CHANGES.update, true)}
-  ${triggerFunction('job_rollup_on_delete', CHANGES.delete, true)}
+  ${FOLD}
+  CREATE FUNCTION job_rollup_on_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    INSERT INTO job_rollup_pending (inserted_at, worker, state, reason, duration_ms)
+    SELECT n.inserted_at, n.worker, n.state, CASE WHEN n.state = 'cancelled' THEN n.results ->> 'cancel_reason' END, n.duration_ms
+    FROM new_rows n;
+    RETURN NULL;
+  END $fn$;
+  ${applyingTrigger('job_rollup_on_update', CHANGES.update)}
+  ${applyingTrigger('job_rollup_on_delete', CHANGES.delete)}
   CREATE FUNCTION job_rollup_on_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$
   BEGIN
+    PERFORM pg_advisory_xact_lock(${FOLD_LOCK_KEY});
     DELETE FROM job_rollups;
     DELETE FROM job_rollup_reasons;
+    DELETE FROM job_rollup_pending;
     RETURN NULL;
   END $fn$;
   CREATE TRIGGER job_rollup_insert AFTER INSERT ON job_execution_summaries
@@ -238,8 +294,8 @@ export const DROP_ROLLUPS_SQL = `
   DROP TRIGGER IF EXISTS job_rollup_delete ON job_execution_summaries;
   DROP TRIGGER IF EXISTS job_rollup_truncate ON job_execution_summaries;
   DROP FUNCTION IF EXISTS job_rollup_on_insert(), job_rollup_on_update(), job_rollup_on_delete(), job_rollup_on_truncate(),
-    job_rollup_hist(integer[], bigint[]), job_rollup_hist_add(integer[], integer[]), job_rollup_bin(integer);
-  DROP TABLE IF EXISTS job_rollups, job_rollup_reasons;
+    job_rollup_fold(integer), job_rollup_hist(integer[], bigint[]), job_rollup_hist_add(integer[], integer[]), job_rollup_bin(integer);
+  DROP TABLE IF EXISTS job_rollups, job_rollup_reasons, job_rollup_pending;
   DROP FUNCTION IF EXISTS job_rollup_reason_key(text);
 `;
 

@@ -17,11 +17,13 @@ export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
 /**
  * The window (now() − offset − hours, now() − offset] as disjoint pieces: whole UTC months, days
  * and hours from the rollups, and the raw rows of the two partial edges (each under an hour), so
- * every row is counted exactly once. A window without a whole hour inside is all raw.
+ * every row is counted exactly once. A window without a whole hour inside is all raw. Rows of the
+ * whole buckets still in `job_rollup_pending` are read with the raw rows (rollup-ddl.ts).
  */
 export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string) {
   const scope: FragmentSqlToken = worker === undefined ? sql.fragment`worker IS NULL` : sql.fragment`worker = ${worker}`;
   const rawScope: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND s.worker = ${worker}`;
+  const pendingScope: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND q.worker = ${worker}`;
   const pieces = (name: 'job_rollups' | 'job_rollup_reasons') => {
     const table = sql.identifier([name]);
     return sql.fragment`
@@ -70,6 +72,11 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       SELECT s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END, s.duration_ms
       FROM job_execution_summaries s, spans p
       WHERE s.inserted_at >= p.hhi AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${rawScope}
+      UNION ALL
+      -- Inserted rows of the whole buckets that are not folded into the rollups yet count like raw rows.
+      SELECT q.state, q.reason, q.duration_ms
+      FROM job_rollup_pending q, spans p
+      WHERE q.inserted_at >= p.hlo AND q.inserted_at < p.hhi ${pendingScope}
     ),
     stats AS (${pieces('job_rollups')}),
     reasons AS (${pieces('job_rollup_reasons')}),

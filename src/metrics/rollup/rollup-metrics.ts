@@ -1,5 +1,3 @@
-import { sql } from 'slonik';
-import { z } from 'zod';
 import type { WindowMetricsRow } from '../window-metrics-query.ts';
 import { histogramPercentiles, PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import type { RollupMetricsRow } from './rollup-metrics-query.ts';
@@ -38,11 +36,3 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
     },
   };
 }
-
-/** Every row lives in exactly one month bucket, so a worker has rows iff a month of its has a count. */
-export const workerKnownFromRollupsQuery = (worker: string) => sql.type(z.object({ known: z.boolean() }))`
-  SELECT EXISTS (
-    SELECT 1 FROM job_rollups
-    WHERE grain = 'month' AND worker = ${worker} AND completed + retryable + discarded + cancelled + snoozed > 0
-  ) AS known
-`;

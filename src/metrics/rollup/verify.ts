@@ -1,6 +1,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { windowMetricsQuery, type WindowMetricsRow } from '../window-metrics-query.ts';
 import { backfillRollups, type BackfillClient } from './backfill.ts';
+import { foldPendingSql } from './rollup-ddl.ts';
 import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import { rollupWindow } from './rollup-metrics.ts';
 import { rollupMetricsQuery } from './rollup-metrics-query.ts';
@@ -44,29 +45,42 @@ export async function verifyWindow(pool: DatabasePool, hours: number, worker?: s
   });
 }
 
-const normalised = (schema: 'public' | 'pg_temp') => `
+const normalised = (rollups: string, reasons: string) => `
   SELECT 'stats' AS kind, grain, worker, bucket, NULL AS reason,
          ARRAY[completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, coalesce(dur_max, -1)] AS counts,
          hist
-  FROM ${schema}.job_rollups WHERE completed + retryable + discarded + cancelled + snoozed <> 0
+  FROM ${rollups} WHERE completed + retryable + discarded + cancelled + snoozed <> 0
   UNION ALL
-  SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${schema}.job_rollup_reasons WHERE n <> 0`;
+  SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${reasons} WHERE n <> 0`;
+
+const shadowTables = async (client: BackfillClient) => {
+  await client.query('CREATE TEMP TABLE job_rollups (LIKE public.job_rollups INCLUDING ALL) ON COMMIT DROP');
+  await client.query('CREATE TEMP TABLE job_rollup_reasons (LIKE public.job_rollup_reasons INCLUDING ALL) ON COMMIT DROP');
+};
 
 /**
- * Rebuilds the rollups from the raw rows into temporary tables (which shadow the real ones inside
- * this transaction, so the backfill's own SQL is reused and nothing real is written) and lists every
- * bucket where the trigger-maintained rollups differ. Empty when they agree.
+ * Lists every bucket where the trigger-kept rollups differ from a rebuild from the raw rows; empty
+ * when they agree. Inside one snapshot and rolled back, nothing real is written: the kept side is a
+ * copy of the rollups with the pending rows folded in (what readers see), the rebuilt side the
+ * backfill's own SQL run into temporary tables that shadow the real ones.
  */
 export async function auditRollups(client: BackfillClient, limit = 20): Promise<string[]> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
-    await client.query('CREATE TEMP TABLE job_rollups (LIKE public.job_rollups INCLUDING ALL) ON COMMIT DROP');
-    await client.query('CREATE TEMP TABLE job_rollup_reasons (LIKE public.job_rollup_reasons INCLUDING ALL) ON COMMIT DROP');
+    await shadowTables(client);
+    await client.query('INSERT INTO pg_temp.job_rollups SELECT * FROM public.job_rollups');
+    await client.query('INSERT INTO pg_temp.job_rollup_reasons SELECT * FROM public.job_rollup_reasons');
+    for (const statement of foldPendingSql()) await client.query(statement);
+    await client.query('ALTER TABLE pg_temp.job_rollups RENAME TO kept_rollups');
+    await client.query('ALTER TABLE pg_temp.job_rollup_reasons RENAME TO kept_reasons');
+    await shadowTables(client);
     await backfillRollups(client);
+    const kept = normalised('pg_temp.kept_rollups', 'pg_temp.kept_reasons');
+    const rebuilt = normalised('pg_temp.job_rollups', 'pg_temp.job_rollup_reasons');
     const { rows } = await client.query(`
-      (SELECT 'kept by triggers' AS side, * FROM (SELECT * FROM (${normalised('public')}) p EXCEPT ALL SELECT * FROM (${normalised('pg_temp')}) q) a
+      (SELECT 'kept by triggers' AS side, * FROM (SELECT * FROM (${kept}) p EXCEPT ALL SELECT * FROM (${rebuilt}) q) a
        UNION ALL
-       SELECT 'rebuilt from raw', * FROM (SELECT * FROM (${normalised('pg_temp')}) p EXCEPT ALL SELECT * FROM (${normalised('public')}) q) b)
+       SELECT 'rebuilt from raw', * FROM (SELECT * FROM (${rebuilt}) p EXCEPT ALL SELECT * FROM (${kept}) q) b)
       ORDER BY kind, grain, worker, bucket, side LIMIT ${Number(limit)}`);
     return rows.map((r) => JSON.stringify(r));
   } finally {

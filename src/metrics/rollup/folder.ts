@@ -1,0 +1,63 @@
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { FOLD_LOCK_KEY } from './rollup-ddl.ts';
+
+/** Rows per fold transaction: a backlog (after downtime) is moved in short transactions, not one long one. */
+export const FOLD_BATCH_ROWS = 50_000;
+
+/** −1 when another folder (or an UPDATE/DELETE applier) holds the lock: it is doing the work. */
+export const foldQuery = (maxRows: number) => sql.type(z.object({ folded: z.number().int() }))`
+  SELECT CASE WHEN pg_try_advisory_xact_lock(${FOLD_LOCK_KEY}::bigint) THEN job_rollup_fold(${maxRows}) ELSE -1 END AS folded
+`;
+
+/** Folds batches until the pending table is drained (or another folder has it); returns the rows moved. */
+export async function foldPending(pool: DatabasePool, batchRows = FOLD_BATCH_ROWS): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { folded } = await pool.one(foldQuery(batchRows));
+    if (folded > 0) total += folded;
+    if (folded < batchRows) return total;
+  }
+}
+
+export interface FolderEvents {
+  /** The first failure of a streak (the database is down, say); the next success calls `recovered`. */
+  failed(error: unknown): void;
+  recovered(): void;
+}
+
+/**
+ * Folds the pending rows every `intervalMs`, so reads stay a few rollup rows plus a small pending
+ * table. Readers are exact whether or not this runs; it only keeps them fast.
+ */
+export function startFolder(pool: DatabasePool, intervalMs: number, events: FolderEvents) {
+  let stopped = false;
+  let failing = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(tick, intervalMs).unref();
+  };
+  const tick = () => {
+    running = foldPending(pool)
+      .then(
+        () => {
+          if (failing) events.recovered();
+          failing = false;
+        },
+        (error: unknown) => {
+          if (!failing && !stopped) events.failed(error);
+          failing = true;
+        },
+      )
+      .finally(schedule);
+  };
+  schedule();
+  return {
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
