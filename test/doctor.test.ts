@@ -61,3 +61,22 @@ t.test('§1/§4 an INVALID index from a failed CONCURRENTLY build is detected an
   t.match(definition, /USING btree \("left"\(\(results ->> 'cancel_reason'::text\), 200\), inserted_at, id\) WHERE/, 'the migration’s index, not the leftover');
   t.equal((await doctor()).code, 0);
 });
+
+t.test('§1 a fold backlog: doctor fails naming the command that drains it', async (t) => {
+  // No service runs here, so nothing folds: 100,001 inserted rows all wait in job_rollup_pending.
+  await db.pool.query(sql.unsafe`
+    INSERT INTO job_execution_summaries (job_id, attempt, worker, state, duration_ms, inserted_at)
+    SELECT 900000000 + i, 1, 'Backlog.Worker', 'completed', i % 1000, now() - make_interval(secs => i % 86400)
+    FROM generate_series(1, 100001) AS i
+  `);
+  const broken = await doctor();
+  t.equal(broken.code, 1);
+  t.match(failures(broken), [/^FAIL  rollup fold keeps up: more than 100000 inserted rows wait/], 'only the backlog fails: reads stay exact');
+  const fix = /fix: npm run rollup -- (\w+)/.exec(broken.stdout)?.[1];
+  t.equal(fix, 'fold', 'the doctor names the command');
+  const folded = await runScript('rollup', [fix!], env);
+  t.ok(Number(/folded (\d+) pending rows/.exec(folded.stdout)?.[1]) > 100_000, 'it folds the backlog', { output: folded.stdout });
+  t.equal(await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM job_rollup_pending`), 0, 'none left');
+  t.equal((await doctor()).code, 0, 'doctor passes again');
+  await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE worker = 'Backlog.Worker'`);
+});

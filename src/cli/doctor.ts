@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { reachableCheck, migrationsCheck, indexesCheck } from '../doctor/database-checks.ts';
 import { consistencyCheck, queryTimeCheck, unknownShareCheck } from '../doctor/metrics-checks.ts';
-import { rollupsCheck } from '../doctor/rollup-checks.ts';
+import { foldBacklogCheck, rollupsCheck } from '../doctor/rollup-checks.ts';
 import { describeError, fail, runChecks, type Check } from '../doctor/report.ts';
 import { healthCheck, serviceConsistencyCheck } from '../doctor/service-checks.ts';
 import { openTarget } from '../doctor/target.ts';
@@ -46,6 +46,7 @@ await runCli(async () => {
       indexesCheck(pool),
       consistencyCheck(pool, metrics, hours),
       rollupsCheck(pool, hours),
+      foldBacklogCheck(pool),
       unknownShareCheck(pool),
       queryTimeCheck(pool, metrics, limit, hours),
       ...(base === undefined

@@ -3,6 +3,7 @@
  *                                        every worker over the window (default 24), and rebuild the
  *                                        rollups in a rolled-back transaction to compare bucket by bucket
  * npm run rollup -- rebuild              recompute the rollups from the raw rows (writers wait meanwhile)
+ * npm run rollup -- fold                 move every pending inserted row into the rollups now, in batches
  * Reads DATABASE_URL; prints every difference and exits 1 if there is one.
  */
 import pg from 'pg';
@@ -10,11 +11,12 @@ import { loadConfig } from '../config.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { workersQuery } from '../metrics/workers-query.ts';
 import { rebuildRollups } from '../metrics/rollup/backfill.ts';
+import { foldPending } from '../metrics/rollup/folder.ts';
 import { auditRollups, verifyWindow } from '../metrics/rollup/verify.ts';
 import { MAX_HOURS } from '../schemas/common.ts';
 import { runCli } from './run-cli.ts';
 
-const USAGE = 'usage: npm run rollup -- verify [--hours N] | rebuild';
+const USAGE = 'usage: npm run rollup -- verify [--hours N] | rebuild | fold';
 
 async function verify(databaseUrl: string, hours: number): Promise<number> {
   const pool = await createDatabasePool(databaseUrl, { statementTimeoutMs: 600_000, connectionTimeoutMs: 10_000, maxPoolSize: 2 });
@@ -51,11 +53,21 @@ async function rebuild(databaseUrl: string): Promise<void> {
   }
 }
 
+async function fold(databaseUrl: string): Promise<void> {
+  const pool = await createDatabasePool(databaseUrl, { statementTimeoutMs: 600_000, connectionTimeoutMs: 10_000, maxPoolSize: 1 });
+  try {
+    console.log(`folded ${await foldPending(pool)} pending rows into the rollups`);
+  } finally {
+    await pool.end();
+  }
+}
+
 await runCli(async () => {
   const [command, ...rest] = process.argv.slice(2);
   const { databaseUrl } = loadConfig();
   if (!databaseUrl) throw new Error('DATABASE_URL is not set');
   if (command === 'rebuild' && rest.length === 0) return rebuild(databaseUrl);
+  if (command === 'fold' && rest.length === 0) return fold(databaseUrl);
   if (command !== 'verify') throw new Error(USAGE);
   let hours = 24;
   if (rest.length > 0) {

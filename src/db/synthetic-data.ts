@@ -1,4 +1,5 @@
 import { sql, type DatabasePool } from 'slonik';
+import { foldPending } from '../metrics/rollup/folder.ts';
 import { z } from 'zod';
 import { DEMO_JOB_IDS, SHOWTIME_WORKER } from './demo-data.ts';
 import { matchAttemptJson } from './match-attempt.ts';
@@ -129,6 +130,8 @@ export async function seedSyntheticRows(pool: DatabasePool, options: SyntheticOp
       await connection.query(sql.unsafe`SELECT setseed(${((options.seed ?? 42) * 7919 + from) % 1_000_003 / 1_000_003})`);
       await connection.query(batchInsert(first, from, to, options.rows, options.days, workers));
     });
+    // Into the rollups at once, as a running service would: a bench must not start on a backlog.
+    await foldPending(pool);
     options.onProgress?.(to + 1, options.rows);
   }
   // Fresh statistics, so the planner sees the new rows before autovacuum gets to them.

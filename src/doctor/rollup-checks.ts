@@ -1,4 +1,5 @@
-import type { DatabasePool } from 'slonik';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
 import { verifyWindow } from '../metrics/rollup/verify.ts';
 import { fail, pass, type Check } from './report.ts';
 
@@ -13,6 +14,27 @@ export function rollupsCheck(pool: DatabasePool, hours: number): Check {
       return fail(name, `${differences.length} difference(s)`, [
         ...differences,
         'fix: npm run rollup -- verify --hours N for every worker, then npm run rollup -- rebuild',
+      ]);
+    },
+  };
+}
+
+/** A backlog past this many rows means no folder runs: reads stay exact but scan it on every request. */
+export const PENDING_MAX_ROWS = 100_000;
+
+/** Inserted rows waiting in job_rollup_pending: a service folds them every ROLLUP_FOLD_INTERVAL_MS. */
+export function foldBacklogCheck(pool: DatabasePool): Check {
+  const name = 'rollup fold keeps up';
+  return {
+    name,
+    run: async () => {
+      const pending = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+        SELECT count(*)::int AS n FROM (SELECT 1 FROM job_rollup_pending LIMIT ${PENDING_MAX_ROWS + 1}) p
+      `);
+      if (pending <= PENDING_MAX_ROWS) return pass(name, `${pending} inserted rows waiting to be folded (limit ${PENDING_MAX_ROWS})`);
+      return fail(name, `more than ${PENDING_MAX_ROWS} inserted rows wait in job_rollup_pending; every metrics read scans them`, [
+        'cause: no service folds (none running, or all started with ROLLUP_FOLD_INTERVAL_MS=0), or its folds fail (see its log)',
+        'fix: npm run rollup -- fold   (moves them now, in batches; then keep one service running with folding on)',
       ]);
     },
   };

@@ -6,6 +6,7 @@ import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-quer
 import { workerExistsQuery, workersQuery } from './workers-query.ts';
 import { exactWindow, rollupWindow, type ComputedWindow } from './rollup/rollup-metrics.ts';
 import { rollupMetricsQuery } from './rollup/rollup-metrics-query.ts';
+import { windowSizeQuery } from './rollup/window-size-query.ts';
 
 /** Up to this many hours the raw rows are few (one index range) and percentiles stay percentile_cont. */
 export const EXACT_MAX_HOURS = 2;
@@ -59,11 +60,14 @@ export function createMetricsRepository(db: DatabasePool, options: { exactMaxRow
   /**
    * Short windows, and any window that holds few rows, from the raw rows: exact percentile_cont.
    * Larger ones from the rollups plus the raw rows of their edges (percentiles within the bound).
+   * The size comes from the rollup counts (a few hundred index entries), so only one of the two
+   * window queries runs.
    */
   async function windowMetrics(db: CommonQueryMethods, hours: number, worker?: string): Promise<SystemMetrics> {
     if (hours <= EXACT_MAX_HOURS) return exact(db, hours, worker);
-    const fromRollups = toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
-    return fromRollups.executions <= exactMaxRows ? exact(db, hours, worker) : fromRollups;
+    const { rows } = await db.one(windowSizeQuery(hours, worker));
+    if (rows <= exactMaxRows) return exact(db, hours, worker);
+    return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
   }
 
   /** Both windows in one transaction: one now(), so the previous window ends exactly where this one starts. */

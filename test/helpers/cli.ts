@@ -11,7 +11,7 @@ export interface CliResult {
  * Runs `npm run NAME -- ARGS` as a user would, without npm in between: the script's entry file on
  * this Node, with the given environment on top of the test's own.
  */
-export function runScript(name: 'doctor' | 'smoke' | 'migrate', args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runScript(name: 'doctor' | 'smoke' | 'migrate' | 'rollup', args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const entry = fileURLToPath(new URL(`../../src/cli/${name}.ts`, import.meta.url));
   const child = spawn(process.execPath, [entry, ...args], {
     env: { ...process.env, LOG_LEVEL: 'silent', ...env },

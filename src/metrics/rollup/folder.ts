@@ -10,14 +10,23 @@ export const foldQuery = (maxRows: number) => sql.type(z.object({ folded: z.numb
   SELECT CASE WHEN pg_try_advisory_xact_lock(${FOLD_LOCK_KEY}::bigint) THEN job_rollup_fold(${maxRows}) ELSE -1 END AS folded
 `;
 
-/** Folds batches until the pending table is drained (or another folder has it); returns the rows moved. */
+/** After moving this many rows, the pending table's emptied pages are reclaimed at once. */
+export const VACUUM_AFTER_ROWS = 10_000;
+
+/**
+ * Folds batches until the pending table is drained (or another folder has it); returns the rows
+ * moved. Reads scan the pending table whole, empty pages included, so after a burst it is vacuumed
+ * right away (and its trailing empty pages cut off) instead of whenever autovacuum comes round.
+ */
 export async function foldPending(pool: DatabasePool, batchRows = FOLD_BATCH_ROWS): Promise<number> {
   let total = 0;
   for (;;) {
     const { folded } = await pool.one(foldQuery(batchRows));
     if (folded > 0) total += folded;
-    if (folded < batchRows) return total;
+    if (folded < batchRows) break;
   }
+  if (total >= VACUUM_AFTER_ROWS) await pool.query(sql.unsafe`VACUUM job_rollup_pending`);
+  return total;
 }
 
 export interface FolderEvents {

@@ -52,14 +52,14 @@ const TABLES = `
   CREATE UNIQUE INDEX job_rollup_reasons_key
     ON job_rollup_reasons (grain, worker, bucket, job_rollup_reason_key(reason)) NULLS NOT DISTINCT;
   -- Inserted rows not folded yet: append-only, no index (a fold takes all of it, reads scan it whole;
-  -- it stays small while a service folds every second).
+  -- it stays small while a service folds every second, and the folder vacuums it after a burst).
   CREATE TABLE job_rollup_pending (
     inserted_at timestamptz NOT NULL,
     worker text NOT NULL,
     state text NOT NULL,
     reason text,
     duration_ms integer
-  );
+  ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
 `;
 
 /** The key of the advisory lock that serialises folds and UPDATE/DELETE appliers (any constant, documented). */

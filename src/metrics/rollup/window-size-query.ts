@@ -1,0 +1,22 @@
+import { sql, type FragmentSqlToken } from 'slonik';
+import { z } from 'zod';
+
+/** Up to a month of hours, the hour rollups (≤ 745 rows); beyond, the day rollups (≤ 366 rows). */
+const HOUR_GRAIN_MAX_HOURS = 24 * 31;
+
+/**
+ * About how many rows the window (now() − hours, now()] holds: the counts of every rollup bucket it
+ * touches, so at most one bucket too many at each end, and without rows still pending a fold (one
+ * second's worth). Enough to choose between the exact and the rollup query without running both.
+ */
+export function windowSizeQuery(hours: number, worker?: string) {
+  const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
+  const scope: FragmentSqlToken = worker === undefined ? sql.fragment`worker IS NULL` : sql.fragment`worker = ${worker}`;
+  return sql.type(z.object({ rows: z.number().int() }))`
+    SELECT coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)::bigint AS rows
+    FROM job_rollups
+    WHERE grain = ${grain} AND ${scope}
+      AND bucket > now() - make_interval(hours => ${hours}) - ${sql.literalValue(`1 ${grain}`)}::interval
+      AND bucket <= now()
+  `;
+}
