@@ -73,7 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auth, { ingestToken: config.ingestToken, readToken: config.readToken });
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
-  await app.register(metricsRepository, { exactMaxRows: config.exactMaxRows });
+  await app.register(metricsRepository, { exactMaxRows: config.exactMaxRows, coalesce: config.coalesceMetrics });
   await app.register(rollupFolder, { intervalMs: config.rollupFoldIntervalMs });
   await app.register(executionListRepository);
 

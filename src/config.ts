@@ -18,6 +18,8 @@ export interface Config {
   rateLimitWritesPerMin: number | undefined;
   /** Windows holding at most this many rows are answered exactly from the raw rows; larger from rollups. */
   exactMaxRows: number;
+  /** Identical concurrent metrics questions share one read that starts after each was asked. */
+  coalesceMetrics: boolean;
   /** How often inserted rows are folded into the rollups; 0: never by this process (another one, or cron, does). */
   rollupFoldIntervalMs: number;
   /** Unset: `POST /job-executions` answers 403 (ingest disabled). */
@@ -82,6 +84,13 @@ function token(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'on' && raw !== 'off') throw new ConfigError(name, `must be on or off (got ${JSON.stringify(raw)})`);
+  return raw === 'on';
+}
+
 function logLevel(env: Env): LogLevel {
   const raw = env.LOG_LEVEL;
   if (raw === undefined || raw === '') return 'info';
@@ -101,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 15_000, 1, 3_600_000),
     poolTimeoutMs: integer(env, 'POOL_TIMEOUT_MS', 2_000, 1, 600_000),
     exactMaxRows: integer(env, 'METRICS_EXACT_MAX_ROWS', 20_000, 0, 10_000_000),
+    coalesceMetrics: onOff(env, 'METRICS_COALESCE', true),
     rollupFoldIntervalMs: integer(env, 'ROLLUP_FOLD_INTERVAL_MS', 1_000, 0, 3_600_000),
     rateLimitWritesPerMin: env.RATE_LIMIT_WRITES_PER_MIN
       ? integer(env, 'RATE_LIMIT_WRITES_PER_MIN', 0, 1, 1_000_000)

@@ -39,6 +39,8 @@ t.test('a bad value names its variable', async (t) => {
     [{ STATEMENT_TIMEOUT_MS: '0' }, 'STATEMENT_TIMEOUT_MS'],
     [{ POOL_TIMEOUT_MS: 'soon' }, 'POOL_TIMEOUT_MS'],
     [{ METRICS_EXACT_MAX_ROWS: '-5' }, 'METRICS_EXACT_MAX_ROWS'],
+    [{ METRICS_COALESCE: 'yes' }, 'METRICS_COALESCE'],
+    [{ ROLLUP_FOLD_INTERVAL_MS: '1s' }, 'ROLLUP_FOLD_INTERVAL_MS'],
     [{ INGEST_TOKEN: 'short' }, 'INGEST_TOKEN'],
     [{ INGEST_TOKEN: 'has a space in it 0123456789' }, 'INGEST_TOKEN'],
     [{ INGEST_TOKEN: 'x'.repeat(1025) }, 'INGEST_TOKEN'],

@@ -1,5 +1,6 @@
 import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import type { Compare, SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
+import { coalesce } from './coalesce.ts';
 import { statesOf } from './state-counts.ts';
 import { createTimeseriesRepository } from './timeseries-repository.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
@@ -50,7 +51,13 @@ function compareWith(current: SystemMetrics, previous: SystemMetrics): Compare {
 }
 
 /** The metrics questions, asked in plain typed arguments; HTTP stays in the routes. */
-export function createMetricsRepository(db: DatabasePool, options: { exactMaxRows?: number } = {}) {
+export interface MetricsRepositoryOptions {
+  exactMaxRows?: number;
+  /** Identical concurrent questions share one read that starts after each was asked (default true). */
+  coalesce?: boolean;
+}
+
+export function createMetricsRepository(db: DatabasePool, options: MetricsRepositoryOptions = {}) {
   const exactMaxRows = options.exactMaxRows ?? EXACT_MAX_ROWS;
   const exact = async (db: CommonQueryMethods, hours: number, worker?: string) => {
     const row: WindowMetricsRow = await db.one(windowMetricsQuery(hours, worker));
@@ -80,17 +87,19 @@ export function createMetricsRepository(db: DatabasePool, options: { exactMaxRow
     });
   }
 
-  return {
-    async systemMetrics(hours: number, options: MetricsOptions = {}): Promise<SystemMetrics> {
-      return withCompare(hours, options);
-    },
+  const systemMetrics = async (hours: number, options: MetricsOptions = {}): Promise<SystemMetrics> => withCompare(hours, options);
 
-    /** `null` when the worker has never been seen (as opposed to idle in this window). */
-    async workerMetrics(worker: string, hours: number, options: MetricsOptions = {}): Promise<WorkerMetrics | null> {
-      const { known } = await db.one(workerExistsQuery(worker));
-      if (!known) return null;
-      return { worker, ...(await withCompare(hours, options, worker)) };
-    },
+  /** `null` when the worker has never been seen (as opposed to idle in this window). */
+  const workerMetrics = async (worker: string, hours: number, options: MetricsOptions = {}): Promise<WorkerMetrics | null> => {
+    const { known } = await db.one(workerExistsQuery(worker));
+    if (!known) return null;
+    return { worker, ...(await withCompare(hours, options, worker)) };
+  };
+
+  const shared = options.coalesce ?? true;
+  return {
+    systemMetrics: shared ? coalesce(systemMetrics, (hours, o = {}) => JSON.stringify([hours, o.compare])) : systemMetrics,
+    workerMetrics: shared ? coalesce(workerMetrics, (worker, hours, o = {}) => JSON.stringify([worker, hours, o.compare])) : workerMetrics,
 
     ...createTimeseriesRepository(db),
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { createMetricsRepository, type MetricsRepository } from '../../metrics/metrics-repository.ts';
+import { createMetricsRepository, type MetricsRepository, type MetricsRepositoryOptions } from '../../metrics/metrics-repository.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -8,7 +8,7 @@ declare module 'fastify' {
   }
 }
 
-async function metricsRepository(fastify: FastifyInstance, options: { exactMaxRows?: number }) {
+async function metricsRepository(fastify: FastifyInstance, options: MetricsRepositoryOptions) {
   fastify.decorate('metrics', createMetricsRepository(fastify.db, options));
 }
 
