@@ -123,19 +123,24 @@ async function benchSize(rows: number, log: (line: string) => void): Promise<{ m
   try {
     const info = await machine(db.url);
     const servicePort = await freePort();
+    const uncoalescedPort = await freePort();
     const helloPort = await freePort();
-    children.push(
-      await startProcess('src/server.ts', {
-        DATABASE_URL: db.url,
-        PORT: String(servicePort),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-      }),
-    );
+    const service = (port: number, coalesce: 'on' | 'off') =>
+      startProcess('src/server.ts', { DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_COALESCE: coalesce });
+    children.push(await service(servicePort, 'on'));
+    // The same service with one read per request: what the queries alone sustain, in the same run.
+    children.push(await service(uncoalescedPort, 'off'));
     children.push(await startProcess('bench/lib/hello-server.ts', { PORT: String(helloPort) }));
+    const runs: [string, string, string][] = TARGETS.map(([target, path]) => [
+      target,
+      path === 'HELLO' ? '/hello' : path,
+      path === 'HELLO' ? `http://127.0.0.1:${helloPort}/hello` : `http://127.0.0.1:${servicePort}${path}`,
+    ]);
+    for (const [target, path] of TARGETS.filter(([, path]) => path.startsWith('/metrics/'))) {
+      runs.push([`${target} (coalescing off)`, path, `http://127.0.0.1:${uncoalescedPort}${path}`]);
+    }
     const measurements: Measurement[] = [];
-    for (const [target, path] of TARGETS) {
-      const url = path === 'HELLO' ? `http://127.0.0.1:${helloPort}/hello` : `http://127.0.0.1:${servicePort}${path}`;
+    for (const [target, path, url] of runs) {
       await drain(db.url);
       const aloneMs = await alone(url);
       await measure(url, warmup);
@@ -144,7 +149,7 @@ async function benchSize(rows: number, log: (line: string) => void): Promise<{ m
       const m: Measurement = {
         rows,
         target,
-        path: path === 'HELLO' ? '/hello' : path,
+        path,
         alone_ms: aloneMs,
         requests_per_s: r.requests.average,
         p50_ms: r.latency.p50,
@@ -194,7 +199,7 @@ function markdown(all: Measurement[], infos: Machine[], command: string): string
   }
   if (sizes.length > 1) {
     lines.push('### Growth (alone ms / p99 ms under load)', '', `| URL | ${sizes.map(rowsLabel).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`);
-    for (const [target] of TARGETS) {
+    for (const target of [...new Set(all.map((m) => m.target))]) {
       const cell = (rows: number) => {
         const m = all.find((x) => x.rows === rows && x.target === target);
         return m ? `${m.alone_ms.toFixed(1)} / ${m.p99_ms}` : '–';

@@ -150,6 +150,13 @@ try {
   }
   const compare = await timeRequests(address, '/metrics/system?hours=8760&compare=previous', REQUESTS);
   lines.push(`| system, compare=previous | 8760 | ${compare.p50.toFixed(1)} | ${compare.p99.toFixed(1)} | ${compare.max.toFixed(1)} | ${compare.meta} |`);
+  for (const [hours, bucket] of [[24, 'hour'], [720, 'hour'], [8760, 'day']] as const) {
+    for (const [label, path] of [['system', '/metrics/system'], ['worker (big, 70 %)', `/metrics/worker/${encodeURIComponent(BIG)}`]] as const) {
+      const r = await timeRequests(address, `${path}/timeseries?hours=${hours}&bucket=${bucket}`, REQUESTS);
+      lines.push(`| ${label} timeseries, by ${bucket} | ${hours} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${hours <= 720 ? hours + 1 : Math.ceil(hours / 24) + 1} buckets |`);
+      log(lines.at(-1)!);
+    }
+  }
   const workers = await timeRequests(address, '/metrics/workers', 5);
   lines.push(`| /metrics/workers (not from rollups) | – | ${workers.p50.toFixed(1)} | ${workers.p99.toFixed(1)} | ${workers.max.toFixed(1)} | 5 requests |`);
   service.kill('SIGTERM');
