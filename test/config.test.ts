@@ -12,7 +12,7 @@ t.test('defaults need no environment at all', async (t) => {
     poolTimeoutMs: 2_000,
     ingestToken: undefined,
     readToken: undefined,
-    exactMaxRows: 20_000,
+    exactMaxRows: 10_000,
   });
 });
 

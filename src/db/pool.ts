@@ -48,9 +48,10 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
     maxPoolSize: size,
     // A failed read is answered at once (503) rather than retried behind the client's back.
     queryRetryLimit: 0,
-    // Slonik's default runs DISCARD ALL on every release: a second round trip per query. The
-    // service keeps no session state (no SET, temporary tables, prepared statements or LISTEN;
-    // statement_timeout is a startup parameter of each connection); docs/BENCHMARKS.md measures it.
+    // Slonik's default runs DISCARD ALL on every release: a second round trip per query, and it
+    // would drop the metrics queries' named prepared statements (kept per connection on purpose,
+    // so their plans are cached). No other session state is kept (no SET, temporary tables or
+    // LISTEN; statement_timeout is a startup parameter of each connection).
     resetConnection: async () => {},
     captureStackTrace: false,
   });

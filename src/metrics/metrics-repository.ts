@@ -1,5 +1,6 @@
 import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import type { Compare, SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
+import { EXACT_MAX_ROWS } from '../config.ts';
 import { coalesce } from './coalesce.ts';
 import { statesOf } from './state-counts.ts';
 import { createTimeseriesRepository } from './timeseries-repository.ts';
@@ -12,8 +13,6 @@ import { windowSizeQuery } from './rollup/window-size-query.ts';
 /** Up to this many hours the raw rows are few (one index range) and percentiles stay percentile_cont. */
 export const EXACT_MAX_HOURS = 2;
 
-/** A window of at most this many rows costs a few milliseconds raw, so it is answered exactly. */
-export const EXACT_MAX_ROWS = 20_000;
 
 export interface MetricsOptions {
   compare?: 'previous';

@@ -35,7 +35,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
     STATES.map((state) => sql.fragment`coalesce(sum(n) FILTER (WHERE state = ${state}), 0)::bigint AS ${sql.identifier([state])}`),
     sql.fragment`, `,
   );
-  return sql.type(TimeseriesRow)`
+  return sql.prepared(`timeseries_${worker === undefined ? 'system' : 'worker'}`, TimeseriesRow)`
     WITH bounds AS (
       SELECT now() AS window_to, now() - make_interval(hours => ${hours}) AS window_from
     ),

@@ -21,7 +21,7 @@ export type WindowMetricsRow = z.infer<typeof WindowMetricsRow>;
  */
 export function windowMetricsQuery(hours: number, worker?: string) {
   const workerFilter: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND s.worker = ${worker}`;
-  return sql.type(WindowMetricsRow)`
+  return sql.prepared(`window_exact_${worker === undefined ? 'system' : 'worker'}`, WindowMetricsRow)`
     WITH bounds AS (
       SELECT now() AS window_to, now() - make_interval(hours => ${hours}) AS window_from
     ),

@@ -33,7 +33,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'hour' AND t.${scope} AND t.bucket >= p.hlo AND t.bucket < p.dlo
     UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'hour' AND t.${scope} AND t.bucket >= p.dhi AND t.bucket < p.hhi`;
   };
-  return sql.type(RollupMetricsRow)`
+  return sql.prepared(`window_rollup_${worker === undefined ? 'system' : 'worker'}`, RollupMetricsRow)`
     WITH bounds AS (
       SELECT now() - make_interval(hours => ${offsetHours}) AS t_to,
              now() - make_interval(hours => ${offsetHours + hours}) AS t_from

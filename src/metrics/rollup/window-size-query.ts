@@ -12,11 +12,11 @@ const HOUR_GRAIN_MAX_HOURS = 24 * 31;
 export function windowSizeQuery(hours: number, worker?: string) {
   const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
   const scope: FragmentSqlToken = worker === undefined ? sql.fragment`worker IS NULL` : sql.fragment`worker = ${worker}`;
-  return sql.type(z.object({ rows: z.number().int() }))`
+  return sql.prepared(`window_size_${worker === undefined ? 'system' : 'worker'}`, z.object({ rows: z.number().int() }))`
     SELECT coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)::bigint AS rows
     FROM job_rollups
     WHERE grain = ${grain} AND ${scope}
-      AND bucket > now() - make_interval(hours => ${hours}) - ${sql.literalValue(`1 ${grain}`)}::interval
+      AND bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})
       AND bucket <= now()
   `;
 }
