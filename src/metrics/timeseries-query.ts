@@ -2,7 +2,7 @@ import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { Bucket } from '../schemas/timeseries.ts';
 import { STATES } from '../schemas/common.ts';
-import { stateCountsShape } from './state-counts.ts';
+import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
 
 /** One bucket of the window; every row repeats the window bounds, read once in the same statement. */
 export const TimeseriesRow = z.object({
@@ -32,7 +32,10 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
   const pendingScope: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND q.worker = ${worker}`;
   const size = sql.fragment`make_interval(hours => ${BUCKET_HOURS[bucket]})`;
   const stateSums = sql.join(
-    STATES.map((state) => sql.fragment`coalesce(sum(n) FILTER (WHERE state = ${state}), 0)::bigint AS ${sql.identifier([state])}`),
+    STATES.map((state) => {
+      const column = sql.identifier([state]);
+      return sql.fragment`(coalesce(r.${column}, 0) + coalesce(p.${column}, 0) + e.${column})::bigint AS ${column}`;
+    }),
     sql.fragment`, `,
   );
   return sql.prepared(`timeseries_${worker === undefined ? 'system' : 'worker'}`, TimeseriesRow)`
@@ -44,42 +47,43 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
       FROM bounds b,
         generate_series(date_trunc(${bucket}, b.window_from, 'UTC'), date_trunc(${bucket}, b.window_to, 'UTC'), ${size}) AS k (start)
     ),
-    -- Read once, not once per bucket: the pending table has no index.
+    -- Each source read once, in one range (or scan), then joined to the buckets by start.
+    rolled AS (
+      SELECT r.bucket AS start, r.completed, r.retryable, r.discarded, r.cancelled, r.snoozed
+      FROM job_rollups r, bounds b
+      WHERE r.grain = ${bucket} AND r.${scope} AND r.bucket > b.window_from AND r.bucket <= b.window_to
+    ),
+    unknowns AS (
+      SELECT rr.bucket AS start, rr.n
+      FROM job_rollup_reasons rr, bounds b
+      WHERE rr.grain = ${bucket} AND rr.${scope} AND rr.bucket > b.window_from AND rr.bucket <= b.window_to AND rr.reason IS NULL
+    ),
     pending AS (
-      SELECT date_trunc(${bucket}, q.inserted_at, 'UTC') AS start, q.state, count(*) AS n,
-             count(*) FILTER (WHERE q.state = 'cancelled' AND q.reason IS NULL) AS unknown
+      SELECT date_trunc(${bucket}, q.inserted_at, 'UTC') AS start, ${stateCountsColumns}
       FROM job_rollup_pending q, bounds b
       WHERE q.inserted_at > b.window_from AND q.inserted_at <= b.window_to ${pendingScope}
-      GROUP BY 1, 2
+      GROUP BY 1
     )
-    SELECT b.window_from, b.window_to, k.start, c.*
+    SELECT b.window_from, b.window_to, k.start,
+      (coalesce(r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed, 0) + coalesce(p.executions, 0) + e.executions)::bigint AS executions,
+      ${stateSums},
+      (coalesce(u.n, 0) + coalesce(p.unknown_reasons, 0) + e.unknown_reasons)::bigint AS unknown_reasons
     FROM bounds b
     CROSS JOIN buckets k
-    -- One index lookup or range per bucket: an aggregate without GROUP BY answers zeros for an empty
-    -- bucket, and no sort of the window's rows by bucket is needed.
+    LEFT JOIN rolled r ON k.whole AND r.start = k.start
+    LEFT JOIN unknowns u ON k.whole AND u.start = k.start
+    LEFT JOIN pending p ON k.whole AND p.start = k.start
+    -- The two partial buckets: their raw rows inside the window (an aggregate without GROUP BY
+    -- answers zeros, and a whole bucket skips the scan).
     CROSS JOIN LATERAL (
-      SELECT coalesce(sum(n), 0)::bigint AS executions, ${stateSums}, coalesce(sum(unknown), 0)::bigint AS unknown_reasons
+      SELECT ${stateCountsColumns}
       FROM (
-        SELECT s.state, 1 AS n, CASE WHEN s.state = 'cancelled' AND s.results ->> 'cancel_reason' IS NULL THEN 1 ELSE 0 END AS unknown
+        SELECT s.state, s.results ->> 'cancel_reason' AS reason
         FROM job_execution_summaries s
         WHERE NOT k.whole AND s.inserted_at >= k.start AND s.inserted_at < k.start + ${size}
           AND s.inserted_at > b.window_from AND s.inserted_at <= b.window_to ${workerFilter}
-        UNION ALL
-        SELECT x.state, x.n, 0
-        FROM job_rollups r
-        CROSS JOIN LATERAL (VALUES ${sql.join(
-          STATES.map((state) => sql.fragment`(${state}, r.${sql.identifier([state])})`),
-          sql.fragment`, `,
-        )}) AS x (state, n)
-        WHERE k.whole AND r.grain = ${bucket} AND r.${scope} AND r.bucket = k.start
-        UNION ALL
-        SELECT NULL, 0, rr.n
-        FROM job_rollup_reasons rr
-        WHERE k.whole AND rr.grain = ${bucket} AND rr.${scope} AND rr.bucket = k.start AND rr.reason IS NULL
-        UNION ALL
-        SELECT p.state, p.n, p.unknown FROM pending p WHERE k.whole AND p.start = k.start
-      ) AS in_bucket
-    ) AS c
+      ) AS rows_in_bucket
+    ) AS e
     ORDER BY k.start
   `;
 }
