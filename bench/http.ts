@@ -6,14 +6,15 @@
  * docs/bench-results.json.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { freePort } from '../src/db/embedded.ts';
 import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
 import { rowsLabel, writeResults } from './lib/report.ts';
 import { machine, median, seededDatabase, withClient, WORKERS, type Machine } from './lib/seeded-database.ts';
+import { startScript, startService, type RunningService } from './service.ts';
+
+const HELLO_SERVER = new URL('./lib/hello-server.ts', import.meta.url).pathname;
 
 const { values: args } = parseArgs({
   options: {
@@ -62,32 +63,6 @@ interface Measurement {
   non_2xx: number;
 }
 
-function startProcess(script: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${script} did not start: ${output}`)), 60_000);
-    const listen = (chunk: Buffer) => {
-      output += chunk;
-      if (/listening/.test(output)) {
-        clearTimeout(timer);
-        done(child);
-      }
-    };
-    child.stdout!.on('data', listen);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-    child.once('exit', (code) => fail(new Error(`${script} exited with ${code}: ${output}`)));
-  });
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    child.once('exit', () => done());
-    child.kill('SIGTERM');
-  });
-}
-
 async function measure(url: string, seconds: number) {
   return autocannon({ url, connections, duration: seconds });
 }
@@ -119,25 +94,23 @@ async function drain(url: string): Promise<void> {
 
 async function benchSize(rows: number, log: (line: string) => void): Promise<{ measurements: Measurement[]; info: Machine }> {
   const db = await seededDatabase(rows, log);
-  const children: ChildProcess[] = [];
+  const children: RunningService[] = [];
   try {
     const info = await machine(db.url);
-    const servicePort = await freePort();
-    const uncoalescedPort = await freePort();
-    const helloPort = await freePort();
-    const service = (port: number, coalesce: 'on' | 'off') =>
-      startProcess('src/server.ts', { DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_COALESCE: coalesce });
-    children.push(await service(servicePort, 'on'));
+    const service = await startService({ DATABASE_URL: db.url, METRICS_COALESCE: 'on' });
+    children.push(service);
     // The same service with one read per request: what the queries alone sustain, in the same run.
-    children.push(await service(uncoalescedPort, 'off'));
-    children.push(await startProcess('bench/lib/hello-server.ts', { PORT: String(helloPort) }));
+    const uncoalesced = await startService({ DATABASE_URL: db.url, METRICS_COALESCE: 'off' });
+    children.push(uncoalesced);
+    const hello = await startScript(HELLO_SERVER, {});
+    children.push(hello);
     const runs: [string, string, string][] = TARGETS.map(([target, path]) => [
       target,
       path === 'HELLO' ? '/hello' : path,
-      path === 'HELLO' ? `http://127.0.0.1:${helloPort}/hello` : `http://127.0.0.1:${servicePort}${path}`,
+      path === 'HELLO' ? `${hello.base}/hello` : `${service.base}${path}`,
     ]);
     for (const [target, path] of TARGETS.filter(([, path]) => path.startsWith('/metrics/'))) {
-      runs.push([`${target} (coalescing off)`, path, `http://127.0.0.1:${uncoalescedPort}${path}`]);
+      runs.push([`${target} (coalescing off)`, path, `${uncoalesced.base}${path}`]);
     }
     const measurements: Measurement[] = [];
     for (const [target, path, url] of runs) {
@@ -165,7 +138,7 @@ async function benchSize(rows: number, log: (line: string) => void): Promise<{ m
     }
     return { measurements, info };
   } finally {
-    for (const child of children) await stopProcess(child);
+    for (const child of children) await child.stop();
     await db.stop();
   }
 }

@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { spawn } from 'node:child_process';
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { knownMigrations, migrate } from '../src/db/migrate.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { foldPending } from '../src/metrics/rollup/folder.ts';
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
 import { verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
+import { startService } from './service.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, requests: { type: 'string', default: '200' } } });
 const ROWS = Number(values.rows);
@@ -127,15 +127,8 @@ try {
 
   const pool = await createDatabasePool(server.url, { statementTimeoutMs: 600_000, connectionTimeoutMs: 10_000 });
   // The service in its own process, as deployed: the client's loop must not count as the server's load.
-  const port = await freePort();
-  const service = spawn(process.execPath, ['src/server.ts'], {
-    env: { ...process.env, DATABASE_URL: server.url, PORT: String(port), LOG_LEVEL: 'warn', STATEMENT_TIMEOUT_MS: '600000' },
-    stdio: 'inherit',
-  });
-  const address = `http://127.0.0.1:${port}`;
-  for (let ready = false; !ready; await new Promise((r) => setTimeout(r, 200))) {
-    ready = await fetch(`${address}/health/ready`).then((r) => r.ok, () => false);
-  }
+  const service = await startService({ DATABASE_URL: server.url, STATEMENT_TIMEOUT_MS: '600000' });
+  const address = service.base;
   const lines: string[] = [];
   for (const [label, path] of [
     ['system', '/metrics/system'],
@@ -159,7 +152,7 @@ try {
   }
   const workers = await timeRequests(address, '/metrics/workers', 5);
   lines.push(`| /metrics/workers (not from rollups) | – | ${workers.p50.toFixed(1)} | ${workers.p99.toFixed(1)} | ${workers.max.toFixed(1)} | 5 requests |`);
-  service.kill('SIGTERM');
+  await service.stop();
 
   // The same question through the raw query (window-metrics-query.ts) and the rollup query, same pool, same run.
   const timeSlonik = async (run: () => Promise<unknown>, runs: number) => {

@@ -9,11 +9,11 @@ export interface RunningService {
 const SERVER = new URL('../src/server.ts', import.meta.url).pathname;
 
 /**
- * Starts src/server.ts directly (not through npm, whose wrapper would survive a kill and leave the
- * service and its database running) and resolves once it prints its URL.
+ * Starts a Node script directly (not through npm, whose wrapper would survive a kill and leave the
+ * service and its database running) and resolves once it prints `listening on <url>`.
  */
-export function startService(env: Record<string, string>): Promise<RunningService> {
-  const child = spawn(process.execPath, [SERVER], {
+export function startScript(script: string, env: Record<string, string>): Promise<RunningService> {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -28,12 +28,16 @@ export function startService(env: Record<string, string>): Promise<RunningServic
           child,
           stop: () =>
             new Promise((done) => {
+              if (child.exitCode !== null) return done(child.exitCode);
               child.once('exit', (code) => done(code));
               child.kill('SIGTERM');
             }),
         });
       }
     });
-    child.once('exit', (code) => reject(new Error(`service exited with ${code} before listening:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening:\n${output}`)));
   });
 }
+
+/** The service itself (src/server.ts) on the given environment, on a free port unless PORT is set. */
+export const startService = (env: Record<string, string>) => startScript(SERVER, env);

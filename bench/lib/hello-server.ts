@@ -3,6 +3,6 @@ import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
 app.get('/hello', async () => ({ hello: 'world' }));
-await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
-console.log('listening');
+const url = await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
+console.log(`listening on ${url}`);
 process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
