@@ -13,7 +13,6 @@ import { windowSizeQuery } from './rollup/window-size-query.ts';
 /** Up to this many hours the raw rows are few (one index range) and percentiles stay percentile_cont. */
 export const EXACT_MAX_HOURS = 2;
 
-
 export interface MetricsOptions {
   compare?: 'previous';
 }

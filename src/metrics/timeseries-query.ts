@@ -1,8 +1,9 @@
-import { sql, type FragmentSqlToken } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
 import type { Bucket } from '../schemas/timeseries.ts';
 import { STATES } from '../schemas/common.ts';
 import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
+import { scopeOf } from './scope.ts';
 
 /** One bucket of the window; every row repeats the window bounds, read once in the same statement. */
 export const TimeseriesRow = z.object({
@@ -27,9 +28,7 @@ const BUCKET_HOURS: Record<Bucket, number> = { hour: 1, day: 24 };
  * raw rows, only those inside the window. Exact either way, like the metrics windows.
  */
 export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) {
-  const workerFilter: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND s.worker = ${worker}`;
-  const scope: FragmentSqlToken = worker === undefined ? sql.fragment`worker IS NULL` : sql.fragment`worker = ${worker}`;
-  const pendingScope: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND q.worker = ${worker}`;
+  const scope = scopeOf(worker);
   const size = sql.fragment`make_interval(hours => ${BUCKET_HOURS[bucket]})`;
   const stateSums = sql.join(
     STATES.map((state) => {
@@ -38,7 +37,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
     }),
     sql.fragment`, `,
   );
-  return sql.prepared(`timeseries_${worker === undefined ? 'system' : 'worker'}`, TimeseriesRow)`
+  return sql.prepared(`timeseries_${scope.name}`, TimeseriesRow)`
     WITH bounds AS (
       SELECT now() AS window_to, now() - make_interval(hours => ${hours}) AS window_from
     ),
@@ -51,17 +50,17 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
     rolled AS (
       SELECT r.bucket AS start, r.completed, r.retryable, r.discarded, r.cancelled, r.snoozed
       FROM job_rollups r, bounds b
-      WHERE r.grain = ${bucket} AND r.${scope} AND r.bucket > b.window_from AND r.bucket <= b.window_to
+      WHERE r.grain = ${bucket} AND ${scope.rollups('r')} AND r.bucket > b.window_from AND r.bucket <= b.window_to
     ),
     unknowns AS (
       SELECT rr.bucket AS start, rr.n
       FROM job_rollup_reasons rr, bounds b
-      WHERE rr.grain = ${bucket} AND rr.${scope} AND rr.bucket > b.window_from AND rr.bucket <= b.window_to AND rr.reason IS NULL
+      WHERE rr.grain = ${bucket} AND ${scope.rollups('rr')} AND rr.bucket > b.window_from AND rr.bucket <= b.window_to AND rr.reason IS NULL
     ),
     pending AS (
       SELECT date_trunc(${bucket}, q.inserted_at, 'UTC') AS start, ${stateCountsColumns}
       FROM job_rollup_pending q, bounds b
-      WHERE q.inserted_at > b.window_from AND q.inserted_at <= b.window_to ${pendingScope}
+      WHERE q.inserted_at > b.window_from AND q.inserted_at <= b.window_to ${scope.rows('q')}
       GROUP BY 1
     )
     SELECT b.window_from, b.window_to, k.start,
@@ -81,7 +80,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
         SELECT s.state, s.results ->> 'cancel_reason' AS reason
         FROM job_execution_summaries s
         WHERE NOT k.whole AND s.inserted_at >= k.start AND s.inserted_at < k.start + ${size}
-          AND s.inserted_at > b.window_from AND s.inserted_at <= b.window_to ${workerFilter}
+          AND s.inserted_at > b.window_from AND s.inserted_at <= b.window_to ${scope.rows('s')}
       ) AS rows_in_bucket
     ) AS e
     ORDER BY k.start

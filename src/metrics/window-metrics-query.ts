@@ -1,6 +1,7 @@
-import { sql, type FragmentSqlToken } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
 import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
+import { scopeOf } from './scope.ts';
 
 /** One row that answers "what happened in the window?", read in a single statement (one snapshot, one now()). */
 export const WindowMetricsRow = z.object({
@@ -20,8 +21,8 @@ export type WindowMetricsRow = z.infer<typeof WindowMetricsRow>;
  * NULL branch is written out: a NULL reason is counted as unknown, never dropped by an `=`.
  */
 export function windowMetricsQuery(hours: number, worker?: string) {
-  const workerFilter: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND s.worker = ${worker}`;
-  return sql.prepared(`window_exact_${worker === undefined ? 'system' : 'worker'}`, WindowMetricsRow)`
+  const scope = scopeOf(worker);
+  return sql.prepared(`window_exact_${scope.name}`, WindowMetricsRow)`
     WITH bounds AS (
       SELECT now() AS window_to, now() - make_interval(hours => ${hours}) AS window_from
     ),
@@ -31,7 +32,7 @@ export function windowMetricsQuery(hours: number, worker?: string) {
       -- The bounds written out rather than joined from \`bounds\`: now() is fixed for the statement
       -- either way, but only this form lets the planner estimate the window (index for a day, a
       -- sequential scan for a year) instead of guessing a third of the table.
-      WHERE s.inserted_at > now() - make_interval(hours => ${hours}) AND s.inserted_at <= now() ${workerFilter}
+      WHERE s.inserted_at > now() - make_interval(hours => ${hours}) AND s.inserted_at <= now() ${scope.rows('s')}
     ),
     reasons AS (
       SELECT reason, count(*) AS n

@@ -220,15 +220,15 @@ function recomputeMaxSql(changes: string): string[] {
 
 const statementsOf = (statements: string[]) => statements.map((s) => `${s.trim()};`).join('\n    ');
 
-/**
- * Moves up to `max_rows` pending rows (all when NULL) into the rollups and returns how many: the
- * DELETE … RETURNING and the upserts are one transaction, so readers see every row once.
- */
 const pendingChanges = (from: string) => `SELECT u.worker, u.state, u.reason, u.duration_ms, u.inserted_at, 1 AS sign FROM ${from} u`;
 
 /** The upserts that add every pending row to whatever tables `job_rollups` names (the audit's copies). */
 export const foldPendingSql = (): string[] => applyChangesSql(pendingChanges('public.job_rollup_pending'));
 
+/**
+ * Moves up to `max_rows` pending rows (all when NULL) into the rollups and returns how many: the
+ * DELETE … RETURNING and the upserts are one transaction, so readers see every row once.
+ */
 const FOLD = `
   CREATE FUNCTION job_rollup_fold(max_rows integer DEFAULT NULL) RETURNS bigint LANGUAGE plpgsql AS $fn$
   DECLARE

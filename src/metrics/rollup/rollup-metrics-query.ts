@@ -1,7 +1,8 @@
-import { sql, type FragmentSqlToken } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
 import { STATES } from '../../schemas/common.ts';
 import { WindowMetricsRow } from '../window-metrics-query.ts';
+import { scopeOf } from '../scope.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
 export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
@@ -21,19 +22,17 @@ export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
  * whole buckets still in `job_rollup_pending` are read with the raw rows (rollup-ddl.ts).
  */
 export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string) {
-  const scope: FragmentSqlToken = worker === undefined ? sql.fragment`worker IS NULL` : sql.fragment`worker = ${worker}`;
-  const rawScope: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND s.worker = ${worker}`;
-  const pendingScope: FragmentSqlToken = worker === undefined ? sql.fragment`` : sql.fragment`AND q.worker = ${worker}`;
+  const scope = scopeOf(worker);
   const pieces = (name: 'job_rollups' | 'job_rollup_reasons') => {
     const table = sql.identifier([name]);
     return sql.fragment`
-    SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'month' AND t.${scope} AND t.bucket >= p.mlo AND t.bucket < p.mhi
-    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'day' AND t.${scope} AND t.bucket >= p.dlo AND t.bucket < p.mlo
-    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'day' AND t.${scope} AND t.bucket >= p.mhi AND t.bucket < p.dhi
-    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'hour' AND t.${scope} AND t.bucket >= p.hlo AND t.bucket < p.dlo
-    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'hour' AND t.${scope} AND t.bucket >= p.dhi AND t.bucket < p.hhi`;
+    SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'month' AND ${scope.rollups('t')} AND t.bucket >= p.mlo AND t.bucket < p.mhi
+    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'day' AND ${scope.rollups('t')} AND t.bucket >= p.dlo AND t.bucket < p.mlo
+    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'day' AND ${scope.rollups('t')} AND t.bucket >= p.mhi AND t.bucket < p.dhi
+    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'hour' AND ${scope.rollups('t')} AND t.bucket >= p.hlo AND t.bucket < p.dlo
+    UNION ALL SELECT t.* FROM ${table} t, spans p WHERE t.grain = 'hour' AND ${scope.rollups('t')} AND t.bucket >= p.dhi AND t.bucket < p.hhi`;
   };
-  return sql.prepared(`window_rollup_${worker === undefined ? 'system' : 'worker'}`, RollupMetricsRow)`
+  return sql.prepared(`window_rollup_${scope.name}`, RollupMetricsRow)`
     WITH bounds AS (
       SELECT now() - make_interval(hours => ${offsetHours}) AS t_to,
              now() - make_interval(hours => ${offsetHours + hours}) AS t_from
@@ -67,16 +66,16 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     raw AS (
       SELECT s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END AS reason, s.duration_ms
       FROM job_execution_summaries s, spans p
-      WHERE s.inserted_at > p.t_from AND s.inserted_at < p.hlo AND s.inserted_at <= p.t_to ${rawScope}
+      WHERE s.inserted_at > p.t_from AND s.inserted_at < p.hlo AND s.inserted_at <= p.t_to ${scope.rows('s')}
       UNION ALL
       SELECT s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END, s.duration_ms
       FROM job_execution_summaries s, spans p
-      WHERE s.inserted_at >= p.hhi AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${rawScope}
+      WHERE s.inserted_at >= p.hhi AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}
       UNION ALL
       -- Inserted rows of the whole buckets that are not folded into the rollups yet count like raw rows.
       SELECT q.state, q.reason, q.duration_ms
       FROM job_rollup_pending q, spans p
-      WHERE q.inserted_at >= p.hlo AND q.inserted_at < p.hhi ${pendingScope}
+      WHERE q.inserted_at >= p.hlo AND q.inserted_at < p.hhi ${scope.rows('q')}
     ),
     stats AS (${pieces('job_rollups')}),
     reasons AS (${pieces('job_rollup_reasons')}),

@@ -1,5 +1,6 @@
-import { sql, type FragmentSqlToken } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
+import { scopeOf } from '../scope.ts';
 
 /** Up to a month of hours, the hour rollups (≤ 745 rows); beyond, the day rollups (≤ 366 rows). */
 const HOUR_GRAIN_MAX_HOURS = 24 * 31;
@@ -11,12 +12,12 @@ const HOUR_GRAIN_MAX_HOURS = 24 * 31;
  */
 export function windowSizeQuery(hours: number, worker?: string) {
   const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
-  const scope: FragmentSqlToken = worker === undefined ? sql.fragment`worker IS NULL` : sql.fragment`worker = ${worker}`;
-  return sql.prepared(`window_size_${worker === undefined ? 'system' : 'worker'}`, z.object({ rows: z.number().int() }))`
+  const scope = scopeOf(worker);
+  return sql.prepared(`window_size_${scope.name}`, z.object({ rows: z.number().int() }))`
     SELECT coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)::bigint AS rows
-    FROM job_rollups
-    WHERE grain = ${grain} AND ${scope}
-      AND bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})
-      AND bucket <= now()
+    FROM job_rollups r
+    WHERE r.grain = ${grain} AND ${scope.rollups('r')}
+      AND r.bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})
+      AND r.bucket <= now()
   `;
 }
