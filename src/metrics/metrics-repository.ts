@@ -53,10 +53,13 @@ export interface MetricsRepositoryOptions {
   exactMaxRows?: number;
   /** Identical concurrent questions share one read that starts after each was asked (default true). */
   coalesce?: boolean;
+  /** RETENTION_DAYS: windows reaching before the horizon are answered from the rollups. */
+  retentionDays?: number;
 }
 
 export function createMetricsRepository(db: DatabasePool, options: MetricsRepositoryOptions = {}) {
   const exactMaxRows = options.exactMaxRows ?? EXACT_MAX_ROWS;
+  const { retentionDays } = options;
   const exact = async (db: CommonQueryMethods, hours: number, worker?: string) => {
     const row: WindowMetricsRow = await db.one(windowMetricsQuery(hours, worker));
     return toMetrics(hours, exactWindow(row));
@@ -66,13 +69,14 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
    * Short windows, and any window that holds few rows, from the raw rows: exact percentile_cont.
    * Larger ones from the rollups plus the raw rows of their edges (percentiles within the bound).
    * The size comes from the rollup counts (a few hundred index entries), so only one of the two
-   * window queries runs.
+   * window queries runs. A window reaching before the retention horizon (at least a day back, so
+   * never one of EXACT_MAX_HOURS) is the rollups' whatever its size: its oldest raw rows may be gone.
    */
   async function windowMetrics(db: CommonQueryMethods, hours: number, worker?: string): Promise<SystemMetrics> {
     if (hours <= EXACT_MAX_HOURS) return exact(db, hours, worker);
-    const { rows } = await db.one(windowSizeQuery(hours, worker));
-    if (rows <= exactMaxRows) return exact(db, hours, worker);
-    return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
+    const { rows, pruned } = await db.one(windowSizeQuery(hours, worker, retentionDays));
+    if (rows <= exactMaxRows && !pruned) return exact(db, hours, worker);
+    return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker, retentionDays))));
   }
 
   /** Both windows in one transaction: one now(), so the previous window ends exactly where this one starts. */
@@ -80,7 +84,7 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
     if (options.compare !== 'previous') return windowMetrics(db, hours, worker);
     return db.transaction(async (tx) => {
       const current = await windowMetrics(tx, hours, worker);
-      const previous = toMetrics(hours, rollupWindow(await tx.one(rollupMetricsQuery(hours, hours, worker))));
+      const previous = toMetrics(hours, rollupWindow(await tx.one(rollupMetricsQuery(hours, hours, worker, retentionDays))));
       return { ...current, compare: compareWith(current, previous) };
     });
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { STATES } from '../../schemas/common.ts';
 import { WindowMetricsRow } from '../window-metrics-query.ts';
 import { scopeOf } from '../scope.ts';
+import { horizonSql } from '../../retention/horizon.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
 export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
@@ -12,6 +13,11 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
   raw_pct: z.array(z.number()).nullable(),
   rollup_rows: z.number().int(),
   raw_rows: z.number().int(),
+  /** Set only when the window reaches before the retention horizon (see rollupMetricsQuery). */
+  horizon: z.string().nullable(),
+  earliest_raw_row: z.string().nullable(),
+  counted_from: z.string(),
+  counted_to: z.string(),
 });
 export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
 
@@ -20,8 +26,12 @@ export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
  * and hours from the rollups, and the raw rows of the two partial edges (each under an hour), so
  * every row is counted exactly once. A window without a whole hour inside is all raw. Rows of the
  * whole buckets still in `job_rollup_pending` are read with the raw rows (rollup-upserts.ts).
+ *
+ * Before the retention horizon (retention/horizon.ts) raw rows may be gone, so an edge there is
+ * counted at the rollups' granularity: the window starts (or ends) at the start of its UTC hour,
+ * the hour taken whole from the rollups. Whether or not the pruner has run, the answer is the same.
  */
-export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string) {
+export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number) {
   const scope = scopeOf(worker);
   const pieces = (name: 'job_rollups' | 'job_rollup_reasons') => {
     const table = sql.identifier([name]);
@@ -35,10 +45,15 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
   return sql.prepared(`window_rollup_${scope.name}`, RollupMetricsRow)`
     WITH bounds AS (
       SELECT now() - make_interval(hours => ${offsetHours}) AS t_to,
-             now() - make_interval(hours => ${offsetHours + hours}) AS t_from
+             now() - make_interval(hours => ${offsetHours + hours}) AS t_from,
+             ${horizonSql(retentionDays)} AS horizon
     ),
     h AS (
-      SELECT *, date_trunc('hour', t_from, 'UTC') + interval '1 hour' AS h1, date_trunc('hour', t_to, 'UTC') AS h2 FROM bounds
+      SELECT *,
+        CASE WHEN t_from < horizon THEN date_trunc('hour', t_from, 'UTC') ELSE date_trunc('hour', t_from, 'UTC') + interval '1 hour' END AS h1,
+        date_trunc('hour', t_to, 'UTC') AS h2,
+        coalesce(t_to < horizon, false) AS end_pruned
+      FROM bounds
     ),
     d AS (
       SELECT *,
@@ -54,7 +69,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       FROM d
     ),
     spans AS (
-      SELECT t_from, t_to,
+      SELECT t_from, t_to, horizon, end_pruned,
         h1 AS hlo,
         CASE WHEN h1 < h2 THEN h2 ELSE h1 END AS hhi,
         CASE WHEN h1 >= h2 THEN h1 WHEN d1 < d2 THEN d1 ELSE h2 END AS dlo,
@@ -70,7 +85,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       UNION ALL
       SELECT s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END, s.duration_ms
       FROM job_execution_summaries s, spans p
-      WHERE s.inserted_at >= p.hhi AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}
+      WHERE s.inserted_at >= p.hhi AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from AND NOT p.end_pruned ${scope.rows('s')}
       UNION ALL
       -- Inserted rows of the whole buckets that are not folded into the rollups yet count like raw rows.
       SELECT q.state, q.reason, q.duration_ms
@@ -122,7 +137,11 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       t.duration_max,
       (SELECT coalesce(json_agg(json_build_array(bin, n) ORDER BY bin), '[]') FROM bins) AS histogram,
       t.raw_pct,
-      t.rollup_rows::bigint AS rollup_rows, t.raw_rows::bigint AS raw_rows
+      t.rollup_rows::bigint AS rollup_rows, t.raw_rows::bigint AS raw_rows,
+      CASE WHEN p.t_from < p.horizon THEN p.horizon END AS horizon,
+      CASE WHEN p.t_from < p.horizon THEN (SELECT min(s.inserted_at) FROM job_execution_summaries s WHERE true ${scope.rows('s')}) END AS earliest_raw_row,
+      least(p.t_from, p.hlo) AS counted_from,
+      CASE WHEN p.end_pruned THEN p.hhi ELSE p.t_to END AS counted_to
     FROM spans p, totals t
   `;
 }
