@@ -50,6 +50,12 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
     },
   });
 
+  // Gauges named like counters (promtool check metrics flags them); nodejs_active_handles{type} and
+  // its siblings carry the same numbers.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name);
+  }
+
   new client.Gauge({
     name: 'job_rollup_pending_rows',
     help: 'Inserted rows not folded into the rollups yet (the fold backlog); reads stay exact, only slower',
