@@ -231,6 +231,22 @@ t.test('bad bodies are problem documents: invalid JSON 400, wrong type 415, over
     t.notMatch(response.body, /at .*\.(ts|js):\d+|node_modules/, `${name}: no stack`);
   }
   t.equal(await tableChecksum(), checksum, 'nothing written');
+  const bodies: [string, string, RegExp][] = [
+    ['null', 'null', /^the request body must be a JSON object$/],
+    ['an array', '[]', /^the request body must be a JSON object$/],
+    ['a string', '"x"', /^the request body must be a JSON object$/],
+    ['__proto__ in results', JSON.stringify({ executions: [{ ...execution('Ingest.Body', 1).item, results: {} }] }).replace('"results":{}', '"results":{"__proto__":{"admin":true}}'), /"__proto__".*prototype/],
+    ['constructor.prototype', '{"executions": [], "constructor": {"prototype": {"x": 1}}}', /"constructor".*prototype/],
+    ['invalid JSON', '{"executions": [', /not valid JSON/],
+  ];
+  for (const [name, payload, detail] of bodies) {
+    const response = await send(payload, json);
+    t.equal(response.statusCode, 400, name);
+    t.match(response.json(), { status: 400, detail }, `${name}: the detail says why`);
+    t.notMatch(response.json().detail, /body field "body field"/, `${name}: the body is named once`);
+  }
+  const allowed = await send(JSON.stringify({ executions: [{ ...execution('Ingest.Body', 1).item, results: { constructor: 'x', proto: 1 } }] }), json);
+  t.equal(allowed.statusCode, 201, 'keys merely named constructor or proto are stored');
   const deep = await send(`{"executions": ${'['.repeat(200_000)}${']'.repeat(200_000)}}`, json);
   t.ok(deep.statusCode === 400 || deep.statusCode === 413, `deeply nested JSON is a client error (${deep.statusCode})`);
 });

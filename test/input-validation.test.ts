@@ -10,7 +10,7 @@ const db = await startTestDatabase(t);
 const app = await startTestApp(t, db);
 await insertRows(db.pool, nastyRows());
 
-const BAD_HOURS = ['0', '-1', '1.5', '1e3', 'abc', '', '8761', '+5', '%205', '5%20', '024', '0x10', '99999999999999999999', '1,2', 'NaN', 'Infinity'];
+const BAD_HOURS = ['0', '-1', '1.5', '1e3', 'abc', '', '8761', '+5', '%205', '5%20', '0x10', '0', '00', '99999999999999999999', '1,2', 'NaN', 'Infinity'];
 const tableChecksum = () =>
   db.pool.oneFirst(sql.type(z.object({ c: z.string() }))`
     SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) AS c FROM job_execution_summaries t
@@ -33,10 +33,10 @@ t.test('a bad hours value is a 400 problem naming hours, on every metrics route'
 });
 
 t.test('every valid hours value is accepted, and unknown parameters are ignored', async (t) => {
-  for (const hours of ['1', '9', '10', '99', '100', '999', '1000', '8759', '8760']) {
+  for (const hours of ['1', '9', '10', '99', '100', '999', '1000', '8759', '8760', '024', '01', '0008760']) {
     const response = await get(t, app, `/metrics/system?hours=${hours}&unknown=1&bucket=x`);
     t.equal(response.statusCode, 200, `hours=${hours}`);
-    t.equal(response.json().window.hours, Number(hours));
+    t.equal(response.json().window.hours, Number(hours), 'leading zeros are plain decimal digits too');
   }
 });
 

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { encodeCursor } from '../src/executions/cursor.ts';
+import { encodeCursor, MIN_CURSOR_US } from '../src/executions/cursor.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { MAILER, nastyRows, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
@@ -186,6 +186,34 @@ t.test('bad input is a 400 problem that names the parameter', async (t) => {
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
     t.match(response.json(), { status: 400, detail: new RegExp(field) }, `the detail names ${field}`);
   }
+});
+
+t.test('a forged cursor outside PostgreSQL\'s time range is a 400, and no query runs', async (t) => {
+  const forged = Buffer.from('-999999999999999999.1').toString('base64url');
+  const onePast = encodeCursor({ insertedAtUs: MIN_CURSOR_US - 1n, id: 1n });
+  // The same database behind a pool that counts the page queries it is given.
+  let pageQueries = 0;
+  const counting = new Proxy(db.pool, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (property !== 'any' || typeof value !== 'function') return value;
+      return (query: { sql: string }, ...rest: unknown[]) => {
+        if (query.sql.includes('LEFT JOIN LATERAL')) pageQueries += 1;
+        return value.call(target, query, ...rest);
+      };
+    },
+  });
+  const app = await startTestApp(t, { ...db, pool: counting });
+  for (const cursor of [forged, onePast]) {
+    const response = await get(t, app, `/job-executions?hours=8760&cursor=${cursor}`);
+    t.equal(response.statusCode, 400, `${Buffer.from(cursor, 'base64url').toString()} → 400`);
+    t.match(response.json(), { status: 400, detail: /cursor/, errors: [{ field: 'cursor' }] });
+  }
+  const earliest = encodeCursor({ insertedAtUs: MIN_CURSOR_US, id: 1n });
+  const page = await get(t, app, `/job-executions?hours=8760&cursor=${earliest}`);
+  t.equal(page.statusCode, 200, 'the earliest time PostgreSQL holds is a position like any other');
+  t.same(page.json<Page>().executions, [], 'nothing is older than 4714 BC');
+  t.equal(pageQueries, 1, 'only the valid cursor reached SQL');
 });
 
 t.test('a well-formed cursor from anywhere is just a position', async (t) => {

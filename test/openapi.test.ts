@@ -18,9 +18,13 @@ t.test('the committed spec is the one the service serves', async (t) => {
 
 t.test('every operation declares its answers and problem documents', async (t) => {
   const spec = JSON.parse(await readFile(OPENAPI_PATH, 'utf8'));
+  const declaredTags = new Set((spec.tags as { name: string }[]).map((tag) => tag.name));
   for (const [path, item] of Object.entries<Record<string, { operationId?: string; responses: object }>>(spec.paths)) {
     for (const [method, operation] of Object.entries(item)) {
       t.ok(operation.operationId, `${method} ${path} has an operationId (generated clients name methods after it)`);
+      for (const tag of (operation as { tags?: string[] }).tags ?? []) {
+        t.ok(declaredTags.has(tag), `${method} ${path}: tag ${tag} is declared in the top-level tags`);
+      }
       for (const [status, response] of Object.entries<{ content?: object }>(operation.responses as never)) {
         if (Number(status) >= 400) {
           t.ok(response.content && 'application/problem+json' in response.content, `${method} ${path} ${status} is problem+json`);

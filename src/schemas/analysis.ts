@@ -3,7 +3,7 @@ import { TMDB_DEFAULTS } from '../analysis/band.ts';
 import { hoursSchema, Nullable, WindowSchema } from './common.ts';
 
 const bound = (description: string, fallback: number) =>
-  Type.Integer({ minimum: 0, maximum: 100, default: fallback, description: `${description}; plain digits, 0–100` });
+  Type.Integer({ minimum: 0, maximum: 100, default: fallback, description: `${description}; plain decimal digits (leading zeros allowed), 0–100` });
 
 export const TmdbThresholdQuerySchema = Type.Object({
   from: Type.Optional(bound('Lower, inclusive bound of the confidence band: the proposed threshold', TMDB_DEFAULTS.from)),

@@ -18,7 +18,7 @@ export const hoursSchema = (defaultHours: number) =>
     default: defaultHours,
     description:
       'Length of the window in hours, ending now: rows with now() - hours < inserted_at <= now(). ' +
-      'Plain decimal digits only (no sign, exponent, fraction or spaces); anything else is a 400.',
+      'Plain decimal digits only (no sign, exponent, fraction or spaces; leading zeros are allowed: 024 is 24); anything else is a 400.',
   });
 
 export const HoursSchema = hoursSchema(24);

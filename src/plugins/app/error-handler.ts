@@ -13,6 +13,10 @@ const SOURCE_NAMES: Record<string, string> = {
   headers: 'header',
 };
 
+/** What a problem with the whole of a source (`null` as a body) names as its field. */
+const ROOT_NAMES: Record<string, string> = { 'body field': 'body', 'query parameter': 'query string' };
+const rootName = (source: string) => ROOT_NAMES[source] ?? source;
+
 /** PostgreSQL and socket codes that mean "the database cannot answer now", not "the query is wrong". */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',
@@ -56,8 +60,9 @@ function validationProblem(error: FastifyError, request: FastifyRequest): Proble
     // Batch items: /executions/3/state → index 3, field "state".
     const indexAt = path.findIndex((part) => /^\d+$/.test(part));
     const index = indexAt >= 0 ? Number(path[indexAt]) : undefined;
-    // A whole item (/executions/3) is named by its list: field "executions", index 3.
-    const field = (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.slice(0, indexAt).join('.') || source;
+    // A whole item (/executions/3) is named by its list: field "executions", index 3; the whole body is "body".
+    const field =
+      (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.slice(0, indexAt).join('.') || rootName(source);
     const noNul = issue.keyword === 'pattern' && (issue.params as { pattern?: string }).pattern === NO_NUL_PATTERN;
     const message = missing
       ? 'is required'
@@ -78,7 +83,13 @@ function validationProblem(error: FastifyError, request: FastifyRequest): Proble
       return true;
     });
   const kind = error.validationContext === 'body' ? PROBLEMS.invalidBody : PROBLEMS.invalidParameter;
-  return errors.length > 0 ? fieldsProblem(kind, request, source, errors) : problem(kind, request, error.message);
+  const [first] = errors;
+  if (first?.field !== undefined && errors.length === 1 && first.field === rootName(source)) {
+    // `null`, `[]` or `"x"` as the body: say so, not 'body field "body"'.
+    const message = first.message === 'must be object' ? 'must be a JSON object' : first.message;
+    return problem(kind, request, `the request ${first.field} ${message}`, { errors: [{ field: first.field, message }] });
+  }
+  return first ? fieldsProblem(kind, request, source, errors) : problem(kind, request, error.message);
 }
 
 /** Server-side failures we recognise, first match wins: each gets its own problem, never a bare 500. */

@@ -9,9 +9,9 @@ interface IntegerProperty {
 }
 
 /**
- * Ajv coerces query strings for us, and too generously: `1e3`, ` 5`, `+5`, `024` and `1.0` all
- * become integers. The contract accepts plain decimal digits only, so every integer query
- * parameter is checked as written (and given once) before Ajv sees it.
+ * Ajv coerces query strings for us, and too generously: `1e3`, ` 5`, `+5`, `0x10` and `1.0` all
+ * become integers. The contract accepts plain decimal digits only (leading zeros included: `024`
+ * is 24), so every integer query parameter is checked as written (and given once) before Ajv sees it.
  */
 function strictIntegers(names: string[], properties: Record<string, IntegerProperty>): preValidationHookHandler {
   return (request, reply, done) => {
@@ -24,7 +24,7 @@ function strictIntegers(names: string[], properties: Record<string, IntegerPrope
       const message = Array.isArray(raw)
         ? 'must be given once'
         : `must be a whole number written in plain digits${range} (got ${JSON.stringify(String(raw).slice(0, 40))})`;
-      if (Array.isArray(raw) || !/^(0|[1-9][0-9]{0,15})$/.test(String(raw))) {
+      if (Array.isArray(raw) || !/^[0-9]+$/.test(String(raw))) {
         return sendProblem(
           reply,
           problem(PROBLEMS.invalidParameter, request, `query parameter "${name}" ${message}`, {

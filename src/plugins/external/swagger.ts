@@ -27,6 +27,7 @@ async function openapi(fastify: FastifyInstance) {
       components: { securitySchemes: SECURITY_SCHEMES },
       tags: [
         { name: 'metrics', description: 'Executions, states, cancellations by reason (NULL reasons counted as unknown), durations' },
+        { name: 'executions', description: 'The executions behind a number, newest first, keyset-paginated' },
         { name: 'analysis', description: 'TMDB match threshold: attempts by confidence band (docs/TMDB_THRESHOLD.md)' },
         { name: 'ingest', description: 'Batch writes of job executions over HTTP, beside plain SQL inserts' },
         { name: 'health', description: 'Liveness and readiness' },

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { fieldsProblem, PROBLEMS, sendProblem } from '../../http/problems.ts';
+import { parseJsonBody } from '../../http/json-body.ts';
 import { strictBodyValidator } from '../../http/strict-body.ts';
 import { checkExecutions } from '../../ingest/check-executions.ts';
 import { insertExecutions } from '../../ingest/insert-executions.ts';
@@ -9,7 +10,8 @@ import { problemResponse } from '../../schemas/problem.ts';
 
 const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Fastify parses text/plain by default; here only JSON is a body, anything else a 415.
-  fastify.removeContentTypeParser('text/plain');
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
 
   fastify.post('/', {
     bodyLimit: MAX_BODY_BYTES,
