@@ -1,5 +1,5 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
-import { createIndexConcurrently, dropIndexConcurrently } from '../src/db/concurrent-index.ts';
+import { createIndexConcurrently, dropIndexConcurrently } from './lib/concurrent-index.ts';
 
 /**
  * The seed's index, kept faithful. It serves containment (`results -> 'cancel_reason' @> '"x"'`),

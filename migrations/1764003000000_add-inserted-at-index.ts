@@ -1,5 +1,5 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
-import { createIndexConcurrently, dropIndexConcurrently } from '../src/db/concurrent-index.ts';
+import { createIndexConcurrently, dropIndexConcurrently } from './lib/concurrent-index.ts';
 
 /**
  * Every window (`inserted_at > now() - hours`) and the drill-down's newest-first keyset order

@@ -1,5 +1,5 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
-import { createIndexConcurrently, dropIndexConcurrently } from '../src/db/concurrent-index.ts';
+import { createIndexConcurrently, dropIndexConcurrently } from './lib/concurrent-index.ts';
 
 /**
  * One worker's window (worker metrics, the drill-down by worker in keyset order) and "has this

@@ -1,5 +1,5 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
-import { createIndexConcurrently, dropIndexConcurrently } from '../src/db/concurrent-index.ts';
+import { createIndexConcurrently, dropIndexConcurrently } from './lib/concurrent-index.ts';
 
 /**
  * The drill-down by cancel reason in keyset order, and the seed's `->> =` lookup when it adds the

@@ -79,7 +79,7 @@ t.test('§4 a transactional migration that fails midway leaves schema and data a
 });
 
 t.test('§4 a failed CONCURRENTLY build leaves an INVALID index; a re-run after the data fix cleans it up', async (t) => {
-  const helper = pathToFileURL(join(MIGRATIONS_DIR, '../src/db/concurrent-index.ts')).href;
+  const helper = pathToFileURL(join(MIGRATIONS_DIR, 'lib/concurrent-index.ts')).href;
   const dir = await migrationsWith(t, {
     '9000000000100_reciprocal-index': `
       import { createIndexConcurrently, dropIndexConcurrently } from '${helper}';

@@ -1,18 +1,19 @@
-import { backfillSql, FOLD_LOCK_KEY } from './rollup-ddl.ts';
+import { backfillSql, FOLD_LOCK_KEY } from './rollup-upserts.ts';
 
 export interface BackfillClient {
   query(text: string): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
 /**
- * Fills the rollups from the raw rows, one UTC month per batch (two statements each), on a client
+ * Fills the rollups from the raw rows, one UTC month per batch (two statements each; the bounds are
+ * written in UTC whatever the session's TimeZone, without PostgreSQL 16's `date_add`), on a client
  * that already holds the raw table locked against writers in the same transaction as the triggers'
  * creation, so no row is counted twice or missed.
  */
 export async function backfillRollups(client: BackfillClient, onProgress: (message: string, totalRows: number) => void = () => {}): Promise<number> {
   const { rows } = await client.query(`
-    SELECT to_char(m, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_start,
-           to_char(date_add(m, interval '1 month', 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_end,
+    SELECT to_char(m AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_start,
+           to_char(m AT TIME ZONE 'UTC' + interval '1 month', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_end,
            n::int AS n
     FROM (SELECT date_trunc('month', inserted_at, 'UTC') AS m, count(*) AS n FROM job_execution_summaries GROUP BY 1) g
     ORDER BY m`);

@@ -1,6 +1,6 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { FOLD_LOCK_KEY } from './rollup-ddl.ts';
+import { FOLD_LOCK_KEY } from './rollup-upserts.ts';
 
 /** Rows per fold transaction: a backlog (after downtime) is moved in short transactions, not one long one. */
 export const FOLD_BATCH_ROWS = 50_000;

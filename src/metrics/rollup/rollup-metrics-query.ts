@@ -19,7 +19,7 @@ export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
  * The window (now() − offset − hours, now() − offset] as disjoint pieces: whole UTC months, days
  * and hours from the rollups, and the raw rows of the two partial edges (each under an hour), so
  * every row is counted exactly once. A window without a whole hour inside is all raw. Rows of the
- * whole buckets still in `job_rollup_pending` are read with the raw rows (rollup-ddl.ts).
+ * whole buckets still in `job_rollup_pending` are read with the raw rows (rollup-upserts.ts).
  */
 export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string) {
   const scope = scopeOf(worker);

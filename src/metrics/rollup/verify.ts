@@ -1,7 +1,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { windowMetricsQuery, type WindowMetricsRow } from '../window-metrics-query.ts';
 import { backfillRollups, type BackfillClient } from './backfill.ts';
-import { foldPendingSql } from './rollup-ddl.ts';
+import { foldPendingSql } from './rollup-upserts.ts';
 import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import { rollupWindow } from './rollup-metrics.ts';
 import { rollupMetricsQuery } from './rollup-metrics-query.ts';

@@ -1,0 +1,84 @@
+/**
+ * The rollups' upserts as the service itself runs them (rebuild, backfill, the audit's copies). The
+ * schema, functions and triggers are the migrations' (migrations/sql/), frozen once released; this
+ * file must add rows exactly as `job_rollup_fold()` does (test/rollup.test.ts compares them).
+ *
+ * The rollups, kept exact inside PostgreSQL. `job_rollups` holds one row per (grain, worker,
+ * bucket) — grain hour, day or month in UTC, worker NULL for "every worker" — with counts per state,
+ * duration count / sum / max and a sparse histogram `hist` = {{bin, count}, …} (histogram.ts).
+ * `job_rollup_reasons` counts cancelled rows per reason, the NULL reason as its own key (never
+ * merged with a literal "unknown").
+ *
+ * Statement-level triggers with transition tables see every write of any writer, in its transaction:
+ * - INSERT appends the new rows' counted fields to `job_rollup_pending` (no upsert, no hot row, no
+ *   histogram rewritten), which reads add like raw rows; `job_rollup_fold()` later moves them into
+ *   the rollups in one transaction, so a reader sees each row exactly once, pending or folded.
+ * - UPDATE and DELETE (rare) fold first, then apply their changes as signed deltas and recompute
+ *   the max of every bucket that lost a row, so the pending rows never hold a stale max.
+ * One advisory lock serialises folds and UPDATE/DELETE appliers; inserts never take it.
+ */
+export const GRAINS = ['hour', 'day', 'month'] as const;
+export type Grain = (typeof GRAINS)[number];
+
+const STATE_COLUMNS = ['completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const;
+
+/** The key of the advisory lock that serialises folds and UPDATE/DELETE appliers (any constant, documented). */
+export const FOLD_LOCK_KEY = 7_301_964_118;
+
+/** The changed rows of one statement as (row, sign): +1 for rows that now exist, −1 for rows that no longer do. */
+const rowFields = (alias: string) =>
+  `${alias}.worker, ${alias}.state, CASE WHEN ${alias}.state = 'cancelled' THEN ${alias}.results ->> 'cancel_reason' END AS reason, ${alias}.duration_ms, ${alias}.inserted_at`;
+/** Pre-aggregated per (hour, worker, state, reason, bin), then spread to every grain and to "every worker". */
+const keyed = (changes: string) => `
+  changes AS (${changes}),
+  fine AS (
+    SELECT date_trunc('hour', inserted_at, 'UTC') AS hour, worker, state, reason, job_rollup_bin(duration_ms) AS bin,
+           sum(sign) AS n, sum(sign * duration_ms::bigint) AS dur_sum, max(duration_ms) FILTER (WHERE sign > 0) AS dur_max
+    FROM changes GROUP BY 1, 2, 3, 4, 5
+  ),
+  keyed AS (
+    SELECT g.grain, k.worker, date_trunc(g.grain, f.hour, 'UTC') AS bucket, f.state, f.reason, f.bin, f.n, f.dur_sum, f.dur_max
+    FROM fine f
+    CROSS JOIN (VALUES ${GRAINS.map((g) => `('${g}')`).join(', ')}) AS g (grain)
+    CROSS JOIN LATERAL (VALUES (f.worker), (NULL::text)) AS k (worker)
+  )`;
+
+/** Rows are locked in one global order (grain, worker, bucket[, reason]): concurrent writers queue, never deadlock. */
+export function applyChangesSql(changes: string): string[] {
+  const stats = `
+    WITH ${keyed(changes)}
+    INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist)
+    SELECT grain, worker, bucket,
+      ${STATE_COLUMNS.map((s) => `coalesce(sum(n) FILTER (WHERE state = '${s}'), 0)`).join(',\n      ')},
+      coalesce(sum(n) FILTER (WHERE bin IS NOT NULL), 0), coalesce(sum(dur_sum), 0), max(dur_max),
+      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n) FILTER (WHERE bin IS NOT NULL))
+    FROM keyed
+    GROUP BY grain, worker, bucket
+    ORDER BY grain, worker COLLATE "C", bucket
+    ON CONFLICT (grain, worker, bucket) DO UPDATE SET
+      ${STATE_COLUMNS.map((s) => `${s} = r.${s} + EXCLUDED.${s}`).join(',\n      ')},
+      dur_count = r.dur_count + EXCLUDED.dur_count,
+      dur_sum = r.dur_sum + EXCLUDED.dur_sum,
+      dur_max = greatest(r.dur_max, EXCLUDED.dur_max),
+      hist = job_rollup_hist_add(r.hist, EXCLUDED.hist)`;
+  const reasons = `
+    WITH ${keyed(changes)}
+    INSERT INTO job_rollup_reasons AS r (grain, worker, bucket, reason, n)
+    SELECT grain, worker, bucket, reason, sum(n)
+    FROM keyed WHERE state = 'cancelled'
+    GROUP BY grain, worker, bucket, reason
+    HAVING sum(n) <> 0
+    ORDER BY grain, worker COLLATE "C", bucket, reason COLLATE "C"
+    ON CONFLICT (grain, worker, bucket, job_rollup_reason_key(reason)) DO UPDATE SET n = r.n + EXCLUDED.n`;
+  return [stats, reasons];
+}
+
+const pendingChanges = (from: string) => `SELECT u.worker, u.state, u.reason, u.duration_ms, u.inserted_at, 1 AS sign FROM ${from} u`;
+
+/** The upserts that add every pending row to whatever tables `job_rollups` names (the audit's copies). */
+export const foldPendingSql = (): string[] => applyChangesSql(pendingChanges('public.job_rollup_pending'));
+
+/** The backfill of one range of raw rows, through the same upserts the triggers use. */
+export const backfillSql = (from: string, to: string): string[] =>
+  applyChangesSql(`SELECT ${rowFields('s')}, 1 AS sign FROM job_execution_summaries s
+    WHERE s.inserted_at >= '${from}'::timestamptz AND s.inserted_at < '${to}'::timestamptz`);
