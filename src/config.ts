@@ -37,6 +37,8 @@ export interface Config {
   retentionDays: number | undefined;
   /** How often this process prunes when `retentionDays` is set; 0: never by this process (cron runs `npm run prune`). */
   retentionPruneIntervalMs: number;
+  /** Reason series per worker on `GET /metrics`; the rest are summed into one "other" series. */
+  prometheusMaxReasons: number;
   /** Unset: `POST /job-executions` answers 403 (ingest disabled). */
   ingestToken: string | undefined;
   /** Unset: reads are open (keep them behind the operator's own network controls). */
@@ -132,6 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
       : undefined,
     retentionDays: env.RETENTION_DAYS ? integer(env, 'RETENTION_DAYS', 0, 1, MAX_RETENTION_DAYS) : undefined,
     retentionPruneIntervalMs: integer(env, 'RETENTION_PRUNE_INTERVAL_MS', 600_000, 0, 86_400_000),
+    prometheusMaxReasons: integer(env, 'PROMETHEUS_MAX_REASONS', 20, 0, 1_000),
     ingestToken: token(env, 'INGEST_TOKEN'),
     readToken: token(env, 'READ_TOKEN'),
   };

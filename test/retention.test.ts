@@ -216,6 +216,19 @@ t.test('an ordinary DELETE still removes rows from the metrics; a prune does not
   t.equal(await total(), before - 2, 'the setting ends with its transaction: the next DELETE is a correction again');
 });
 
+t.test('Prometheus counters do not drop when rows are pruned', async (t) => {
+  const app = await startTestApp(t, db, { config: loadConfig({ RETENTION_DAYS: String(RETENTION_DAYS), RETENTION_PRUNE_INTERVAL_MS: '0' }) });
+  const counters = async () => (await app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').filter((line) => /^job_(executions_total|cancellations|execution_duration)/.test(line)).join('\n');
+  await insertRows(db.pool, yearOfRows(200, 11, 90 * DAY, 35 * DAY));
+  const before = await counters();
+  t.match(before, /job_executions_total\{/);
+  const { rows } = await pruneRawRows(db.pool, RETENTION_DAYS);
+  t.equal(rows, 200, 'the late rows were pruned (some still pending a fold)');
+  t.equal(await counters(), before, 'every execution counter and histogram series is unchanged');
+  await foldPending(db.pool);
+  t.equal(await counters(), before, 'and stays so once their pending rows are folded');
+});
+
 t.test('a rebuild from the raw rows refuses once rows were pruned', async (t) => {
   await t.rejects(rebuildRollups(audit), /pruned and live on only in the rollups/);
 });
