@@ -134,23 +134,32 @@ t.test('RETENTION_DAYS=30 on a year of rows: every window answers the same befor
   const answersOf = async (tx: CommonQueryMethods) => {
     const metrics = createMetricsRepository(tx as DatabasePool, { retentionDays: RETENTION_DAYS, coalesce: false });
     const answers = new Map<string, SystemMetrics>();
+    const series = new Map<string, unknown>();
     for (const hours of HOURS) {
+      const bucket = hours <= 720 ? 'hour' : 'day';
+      series.set(`system ${hours}`, await metrics.systemTimeseries(hours, bucket));
+      for (const worker of [...WORKERS, OLD_WORKER]) series.set(`${worker} ${hours}`, await metrics.workerTimeseries(worker, hours, bucket));
       for (const compare of [undefined, 'previous'] as const) {
         answers.set(`system ${hours} ${compare}`, await metrics.systemMetrics(hours, { compare }));
         for (const worker of [...WORKERS, OLD_WORKER]) answers.set(`${worker} ${hours} ${compare}`, (await metrics.workerMetrics(worker, hours, { compare }))!);
       }
     }
-    return answers;
+    return { answers, series };
   };
   // One transaction, so one now(): the windows before and after are the same instants. Each
   // statement still sees what the pruner committed meanwhile.
   await db.pool.connect((connection) =>
     connection.transaction(async (tx) => {
-      const before = await answersOf(tx);
+      const { answers: before, series: seriesBefore } = await answersOf(tx);
       const pruned = await pruneRawRows(db.pool, RETENTION_DAYS, 700);
       t.ok(pruned.rows > 2000 && pruned.batches > 1, `pruned ${pruned.rows} rows in ${pruned.batches} batches`);
-      const after = await answersOf(tx);
+      const { answers: after, series: seriesAfter } = await answersOf(tx);
       for (const [key, answer] of before) t.same(counted(after.get(key)!), counted(answer), `${key}: the same answer`);
+      for (const [key, points] of seriesBefore) t.same(seriesAfter.get(key), points, `${key} timeseries: the same points`);
+      for (const [key, points] of seriesAfter) {
+        const sum = (points as { points: { executions: number }[] }).points.reduce((a, p) => a + p.executions, 0);
+        t.equal(sum, after.get(`${key} undefined`)!.executions, `${key} timeseries: the points add up to the window's executions`);
+      }
       const year = after.get('system 8760 undefined')!;
       t.equal(year.meta?.method, 'rollup');
       t.ok(year.meta?.retention, 'a year reaches before the horizon: meta says so');

@@ -103,7 +103,7 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
     systemMetrics: shared ? coalesce(systemMetrics, (hours, o = {}) => JSON.stringify([hours, o.compare])) : systemMetrics,
     workerMetrics: shared ? coalesce(workerMetrics, (worker, hours, o = {}) => JSON.stringify([worker, hours, o.compare])) : workerMetrics,
 
-    ...createTimeseriesRepository(db),
+    ...createTimeseriesRepository(db, retentionDays),
 
     async workers(): Promise<WorkerList> {
       return { workers: [...(await db.any(workersQuery()))] };
