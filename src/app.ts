@@ -1,7 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { DatabasePool } from 'slonik';
+import { clientErrorHandler } from './http/client-errors.ts';
 import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
 import { MAX_WORKER_LENGTH } from './schemas/common.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -10,6 +12,7 @@ import database from './plugins/app/database.ts';
 import requestDeadline from './plugins/app/request-deadline.ts';
 import security from './plugins/external/security.ts';
 import errorHandler from './plugins/app/error-handler.ts';
+import gracefulClose from './plugins/app/graceful-close.ts';
 import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import rollupFolder from './plugins/app/rollup-folder.ts';
@@ -34,11 +37,21 @@ export interface AppOptions {
    */
   shedLoad?: boolean;
   /** Extra Fastify settings, e.g. the server's timeouts. */
-  server?: Partial<FastifyServerOptions>;
+  server?: Partial<ServerOptions>;
 }
 
+/**
+ * The request line and headers Node accepts. The longest request the spec allows is
+ * GET /job-executions with a 10,000-character reason and a 255-character worker, every character a
+ * 4-byte code point: 123,300 bytes percent-encoded. Node's default (16 KiB) would refuse it with
+ * 431; this leaves 16 KiB for the other headers on top.
+ */
+export const MAX_HEADER_BYTES = 140 * 1024;
+
+type ServerOptions = FastifyServerOptions & { http?: HttpServerOptions };
+
 /** Fastify's own settings; the server adds its timeouts and signals around the same app. */
-export function serverOptions(logger: FastifyServerOptions['logger'] = false): FastifyServerOptions {
+export function serverOptions(logger: FastifyServerOptions['logger'] = false): ServerOptions {
   return {
     logger,
     // A 255-character name, every character a 4-byte code point, is 3,060 characters URL-encoded;
@@ -49,6 +62,11 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): F
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { allErrors: true } },
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    // Errors Node's parser finds (framing, header size, slow headers) and requests during closing
+    // are answered with problem documents too.
+    clientErrorHandler,
+    return503OnClosing: false,
     // Errors Fastify answers before routing (a malformed percent-encoding) get a problem document too.
     frameworkErrors: (error, request, reply) => {
       sendProblem(reply, problem(PROBLEMS.invalidParameter, request, `the URL cannot be decoded: ${error.message}`));
@@ -58,13 +76,19 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): F
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const config = options.config ?? loadConfig({});
-  const app = Fastify({ ...serverOptions(options.logger), ...options.server }).withTypeProvider<TypeBoxTypeProvider>();
+  const defaults = serverOptions(options.logger);
+  const app = Fastify({
+    ...defaults,
+    ...options.server,
+    http: { ...defaults.http, ...options.server?.http },
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The id in the logs, the problem documents and this header is the same: support can find a request.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   await app.register(errorHandler);
+  await app.register(gracefulClose);
   await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin, shedLoad: options.shedLoad });
   // Past the pool wait and the statement timeout, the database is not coming back for this request.
   await app.register(requestDeadline, { deadlineMs: config.poolTimeoutMs + config.statementTimeoutMs + 1_000 });

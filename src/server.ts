@@ -64,11 +64,10 @@ async function start(config: Config) {
         app.log.error('shutdown took too long; exiting');
         process.exit(1);
       }, SHUTDOWN_GRACE_MS);
-      // A keep-alive socket that was busy when closing began turns idle once its response is out;
-      // close those as they appear, or server.close() would wait for the keep-alive timeout.
-      const idleSweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      // The app stops accepting, answers what it has read, then ends the connections
+      // (plugins/app/graceful-close.ts); then the database stops.
       let code = 0;
-      for (const step of [() => app.close().finally(() => clearInterval(idleSweep)), stopEmbedded]) {
+      for (const step of [() => app.close(), stopEmbedded]) {
         await step().catch((error: unknown) => {
           app.log.error({ err: error }, 'error during shutdown');
           code = 1;

@@ -12,12 +12,12 @@ const READ_TOKEN = 'read-token-0123456789abcdef';
 async function run() {
   const db = await startTestDatabase(t);
   await insertRows(db.pool, nastyRows());
-  const app = await buildApp({ pool: db.pool, config: loadConfig({ READ_TOKEN }) });
+  const app = await buildApp({ pool: db.pool, config: loadConfig({ READ_TOKEN }), shedLoad: false });
   const { base, page, errors } = await openDashboardPage(t, app);
 
   t.test('with READ_TOKEN set, the dashboard asks for the token and then shows the API numbers', async (t) => {
     await page.goto(`${base}/dashboard?hours=24`);
-    await page.waitForSelector('#token-form:not([hidden])', { timeout: 5_000 });
+    await page.waitForSelector('#token-form:not([hidden])');
     t.match(await page.textContent('#problem-title'), /read token/);
     await page.fill('#token', 'wrong-token-0123456789');
     await page.click('#token-form button[type="submit"]');
@@ -26,7 +26,7 @@ async function run() {
 
     await page.fill('#token', READ_TOKEN);
     await page.click('#token-form button[type="submit"]');
-    await page.waitForSelector('html[data-ready][data-state="ready"]', { timeout: 5_000 });
+    await page.waitForSelector('html[data-ready][data-state="ready"]');
     const expected = (
       await app.inject({ url: '/metrics/system?hours=24', headers: { authorization: `Bearer ${READ_TOKEN}` } })
     ).json();

@@ -32,7 +32,7 @@ async function run() {
   ];
   await insertRows(db.pool, [...nastyRows(), ...extra]);
 
-  const app = await buildApp({ pool: db.pool });
+  const app = await buildApp({ pool: db.pool, shedLoad: false });
   const { base, page, errors } = await openDashboardPage(t, app);
   await mkdir(ARTIFACTS, { recursive: true });
   const api = async <T = Metrics>(url: string) => (await app.inject({ method: 'GET', url })).json<T>();
@@ -50,7 +50,7 @@ async function run() {
     await page.click('#series-details summary');
     // The table is built when it is opened: wait for it, then compare.
     await page
-      .waitForFunction((n) => document.querySelectorAll('#series-table tbody tr').length === n, points.length, { timeout: 5_000 })
+      .waitForFunction((n) => document.querySelectorAll('#series-table tbody tr').length === n, points.length)
       .catch(() => {});
     t.equal(await page.locator('#series-table tbody tr').count(), points.length, 'one table row per time bucket');
     const cells = await page.$$eval('#series-table tbody tr:last-child td', (tds) => tds.map((td) => td.textContent));
@@ -136,7 +136,9 @@ async function run() {
     await ready(page);
     await page.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname, fullPage: true });
     await page.setViewportSize({ width: 380, height: 800 });
-    await page.waitForTimeout(100);
+    // The chart follows the width from a ResizeObserver, whose callbacks run while the next frame
+    // is rendered: measure once the frame after that one starts.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     const { overflow, wide } = await page.evaluate(() => {
       const { scrollWidth, clientWidth } = document.documentElement;
       const wide = [...document.querySelectorAll('body *')]
@@ -209,7 +211,7 @@ async function run() {
 }
 
 async function ready(page: Page, state = 'ready') {
-  await page.waitForSelector(`html[data-ready][data-state="${state}"]`, { timeout: 5000 });
+  await page.waitForSelector(`html[data-ready][data-state="${state}"]`);
 }
 
 async function checkFigures(t: Test, page: Page, metrics: Metrics) {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
 import { get, request, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
+import { waitUntilBlockedBy } from './helpers/locks.ts';
 import { durationDifferences, oracle, type Json, type TestRow } from './helpers/rows.ts';
 import { rfc3339Millis } from '../src/ingest/check-executions.ts';
 import type { Execution } from '../src/schemas/executions.ts';
@@ -322,10 +323,12 @@ t.test('a deadlock with a plain-SQL writer is retried, not answered 500', async 
   const other = new pg.Client({ connectionString: db.url });
   await other.connect();
   t.teardown(() => other.end());
+  const { rows } = await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   await other.query('BEGIN');
   await other.query(`INSERT INTO job_execution_summaries (job_id, worker, state) VALUES (20000002, 'Other', 'completed')`);
   const ingest = post(t, [20_000_001, 20_000_002].map((job_id) => ({ job_id, worker: 'Ingest.Deadlock', state: 'completed' })));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The ingest holds 20000001 and waits for 20000002: the other side's next insert closes the cycle.
+  await waitUntilBlockedBy(db.pool, rows[0]!.pid);
   // Either side may be the one PostgreSQL aborts; the ingest must succeed in both cases.
   const otherOutcome = await other
     .query(`INSERT INTO job_execution_summaries (job_id, worker, state) VALUES (20000001, 'Other', 'completed')`)

@@ -3,6 +3,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import pWaitFor from 'p-wait-for';
 import { sql, type DatabaseConnection } from 'slonik';
 import { z } from 'zod';
 import { histogramPercentiles, HISTOGRAM_THRESHOLDS, PERCENTILE_ERROR_BOUND, binEstimate } from '../src/metrics/rollup/histogram.ts';
@@ -183,7 +184,8 @@ t.test('the service folds inserted rows into the rollups in the background; no a
   t.equal(before.method, 'rollup');
   const folding = await startTestApp(t, db, { config: loadConfig({ METRICS_EXACT_MAX_ROWS: '0', ROLLUP_FOLD_INTERVAL_MS: '20' }) });
   await folding.ready();
-  for (let waited = 0; (await pending()) > 0 && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  // Waits for the state; 60 s only ends a broken folder (it drains 30 rows in milliseconds).
+  await pWaitFor(async () => (await pending()) === 0, { timeout: 60_000 }).catch(() => {});
   t.equal(await pending(), 0, 'the folder drained them');
   t.same(await answer(folding), before, 'the same counts, reasons and durations before and after the fold');
   t.same(await auditRollups(audit), [], 'and the rollups equal a rebuild from the raw rows');

@@ -9,7 +9,7 @@ import { insertRows } from './helpers/rows.ts';
 
 const db = await startTestDatabase(t);
 await insertRows(db.pool, nastyRows());
-const app = await buildApp({ pool: db.pool });
+const app = await buildApp({ pool: db.pool, shedLoad: false });
 await app.listen({ port: 0, host: '127.0.0.1' });
 t.teardown(() => app.close());
 const healthy = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -10,18 +10,25 @@ const problemType = (slug: string) => `tag:job-metrics,2026:problem:${slug}`;
 export const PROBLEMS = {
   invalidParameter: { type: problemType('invalid-parameter'), title: 'Invalid request parameter', status: 400 },
   invalidBody: { type: problemType('invalid-body'), title: 'Invalid request body', status: 400 },
+  malformedRequest: { type: problemType('malformed-request'), title: 'Malformed HTTP request', status: 400 },
   unauthorized: { type: problemType('unauthorized'), title: 'Missing or wrong token', status: 401 },
   forbidden: { type: problemType('endpoint-disabled'), title: 'Endpoint disabled', status: 403 },
   notFound: { type: problemType('not-found'), title: 'Not found', status: 404 },
   unknownWorker: { type: problemType('unknown-worker'), title: 'Unknown worker', status: 404 },
+  requestTimeout: { type: problemType('request-timeout'), title: 'Request not received in time', status: 408 },
   bodyTooLarge: { type: problemType('body-too-large'), title: 'Request body too large', status: 413 },
   unsupportedMediaType: { type: problemType('unsupported-media-type'), title: 'Unsupported content type', status: 415 },
+  headersTooLarge: { type: problemType('headers-too-large'), title: 'Request headers too large', status: 431 },
   rateLimited: { type: problemType('rate-limited'), title: 'Too many requests', status: 429 },
   internal: { type: problemType('internal'), title: 'Internal error', status: 500 },
   databaseUnavailable: { type: problemType('database-unavailable'), title: 'Database unavailable', status: 503 },
   overloaded: { type: problemType('overloaded'), title: 'Service overloaded', status: 503 },
+  shuttingDown: { type: problemType('shutting-down'), title: 'Service shutting down', status: 503 },
   queryTimeout: { type: problemType('query-timeout'), title: 'Query timed out', status: 504 },
 } as const;
+
+/** Retry-After (seconds) on a 503: by then the database, the pool or the process is back, or sheds again. */
+export const RETRY_AFTER_SECONDS = 5;
 
 export type ProblemKind = (typeof PROBLEMS)[keyof typeof PROBLEMS];
 

@@ -15,13 +15,16 @@ export const StateSchema = Type.Union(
   { description: 'One of the five states' },
 );
 
+/** Longer reasons can be stored, but not asked for: the URL must stay within the header limit (app.ts). */
+export const MAX_REASON_LENGTH = 10_000;
+
 export const ExecutionListQuerySchema = Type.Object({
   hours: Type.Optional(HoursSchema),
   worker: Type.Optional({ ...WorkerNameSchema, description: 'Only this worker (exact, case-sensitive match)' }),
   state: Type.Optional(StateSchema),
   reason: Type.Optional(
     Type.String({
-      maxLength: 10_000,
+      maxLength: MAX_REASON_LENGTH,
       pattern: NO_NUL_PATTERN,
       description:
         "Only cancelled rows whose results ->> 'cancel_reason' equals this text exactly (the empty string is a reason). " +

@@ -39,7 +39,8 @@ interface Teardown {
 
 /**
  * The app listening on loopback and a Chromium page on it, both closed with the test; `errors`
- * collects page errors and console errors or warnings.
+ * collects page errors and console errors or warnings. Waits keep Playwright's 30 s default: it
+ * only ends a broken test (Chromium beside the suite on 2 cores can take seconds), never a speed goal.
  */
 export async function openDashboardPage(t: Teardown, app: FastifyInstance) {
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
 import { PoolTimeoutError } from '../../db/pool-gate.ts';
-import { fieldsProblem, PROBLEMS, problem, sendProblem, type ProblemKind } from '../../http/problems.ts';
+import { fieldsProblem, PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem, type ProblemKind } from '../../http/problems.ts';
 import { NO_NUL_PATTERN } from '../../schemas/common.ts';
 import type { Problem } from '../../schemas/problem.ts';
 
@@ -22,8 +22,6 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',
   '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006',
 ]);
-
-export const RETRY_AFTER_SECONDS = 5;
 
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];

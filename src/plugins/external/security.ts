@@ -3,8 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
-import { RETRY_AFTER_SECONDS } from '../app/error-handler.ts';
+import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
 
 export interface SecurityOptions {
   /** Per client and minute on write routes; undefined turns the limit off. */

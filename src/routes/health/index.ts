@@ -3,11 +3,9 @@ import { sql } from 'slonik';
 import { Type } from 'typebox';
 import { z } from 'zod';
 import { expectedMigration, MIGRATIONS_TABLE } from '../../db/migrate.ts';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
 import { problemResponse } from '../../schemas/problem.ts';
 import { isDatabaseUnavailable } from '../../plugins/app/error-handler.ts';
-
-const RETRY_AFTER_SECONDS = 5;
 
 const latestMigrationQuery = sql.type(z.object({ name: z.string() }))`
   SELECT name FROM ${sql.identifier([MIGRATIONS_TABLE])} ORDER BY id DESC LIMIT 1
