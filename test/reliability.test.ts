@@ -5,7 +5,7 @@ import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
-import { startTestDatabase } from './helpers/database.ts';
+import { startTestDatabase, STOPS_SERVER } from './helpers/database.ts';
 import { isBlocking, waitUntilBlockedBy } from './helpers/locks.ts';
 import { MAILER, nastyRows } from './helpers/nasty-rows.ts';
 import { insertRows, oracle } from './helpers/rows.ts';
@@ -90,7 +90,7 @@ t.test('when every connection is busy, requests are shed with 503 and Retry-Afte
   }
 });
 
-t.test('database down: fast 503s and not ready; back up: correct answers without a restart', async (t) => {
+t.test('database down: fast 503s and not ready; back up: correct answers without a restart', { skip: db.canStopServer ? false : STOPS_SERVER }, async (t) => {
   const app = await appWith({});
   t.teardown(() => app.close());
   t.equal((await app.inject('/metrics/system')).statusCode, 200);
@@ -117,7 +117,7 @@ t.test('database down: fast 503s and not ready; back up: correct answers without
   t.equal((await app.inject('/health/ready')).statusCode, 200);
 });
 
-t.test('a database that stops answering (frozen, not refused) hits the request deadline: 504', async (t) => {
+t.test('a database that stops answering (frozen, not refused) hits the request deadline: 504', { skip: db.canStopServer ? false : STOPS_SERVER }, async (t) => {
   const app = await appWith({ STATEMENT_TIMEOUT_MS: '300' });
   t.teardown(() => app.close());
   t.equal((await app.inject('/metrics/system')).statusCode, 200, 'a pooled connection exists');
