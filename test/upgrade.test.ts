@@ -24,6 +24,8 @@ import { schemaSnapshot } from './helpers/schema-snapshot.ts';
  * (their migrations imported code that has changed since, so they are kept with that code) and
  * (2) every prefix of this release's own migrations, which are frozen.
  */
+// One database per earlier step, each migrated twice: more than tap's default 120 s on a busy machine.
+t.setTimeout(600_000);
 const cluster = await startTestDatabase(t, { migrate: false });
 const serverMajor = Math.floor(
   Number(await cluster.pool.oneFirst(sql.type(z.object({ v: z.string() }))`SELECT current_setting('server_version_num') AS v`)) / 10_000,
