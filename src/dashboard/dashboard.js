@@ -132,7 +132,11 @@ function setMetric(name, value, text, title) {
 function renderSummary(metrics, view) {
   const hours = metrics.window.hours;
   $('summary-title').textContent = view.worker ? `Worker ${view.worker}` : 'System (all workers)';
-  $('window-range').textContent = `${windowLabel(hours)}: ${utc(metrics.window.from)} → ${utc(metrics.window.to)}`;
+  const retention = metrics.meta?.retention;
+  // Before the retention horizon raw rows are pruned: the rollups count from the window's hour on.
+  $('window-range').textContent = `${windowLabel(hours)}: ${utc(metrics.window.from)} → ${utc(metrics.window.to)}` + (retention
+    ? `. Rows before ${utc(retention.horizon)} were pruned (RETENTION_DAYS): their counts come from the rollups, counted from ${utc(retention.counted_from)}; the executions list shows only rows still kept.`
+    : '');
   document.title = `${view.worker || 'System'} · ${windowLabel(hours)} · Job executions`;
 
   setMetric('executions', metrics.executions, formatCount(metrics.executions));
@@ -291,9 +295,10 @@ async function fetchDrillPage() {
     $('drill-rows').append(...page.executions.map(drillRow));
     drill.cursor = page.next_cursor;
     const shown = $('drill-rows').rows.length;
-    $('drill-status').textContent = shown === 0
+    const pruned = page.pruned ? ` Executions before ${utc(page.pruned.before)} were pruned and are not listed.` : '';
+    $('drill-status').textContent = (shown === 0
       ? 'No executions found.'
-      : `${formatCount(shown)} execution${shown === 1 ? '' : 's'} shown, newest first${drill.cursor ? '; more available' : ''}.`;
+      : `${formatCount(shown)} execution${shown === 1 ? '' : 's'} shown, newest first${drill.cursor ? '; more available' : ''}.`) + pruned;
     $('drill-more').hidden = !drill.cursor;
   } catch (error) {
     if (error.name === 'AbortError') return;
