@@ -25,15 +25,18 @@ const ROWS = Number(values.rows);
 
 /** `count` rows spread evenly over [now − fromH hours, now − toH hours), the seed's shape roughly. */
 let seeded = 0;
-const insertSpread = (pool: DatabasePool, count: number, fromH: number, toH: number) =>
-  pool.query(sql.unsafe`
+const insertSpread = (pool: DatabasePool, count: number, fromH: number, toH: number) => {
+  const first = 10_000_000_000 + seeded; // past any demo or earlier rows
+  seeded += count;
+  return pool.query(sql.unsafe`
     INSERT INTO job_execution_summaries (job_id, attempt, worker, state, results, duration_ms, inserted_at)
-    SELECT ${(seeded += count) - count} + g, 1, 'Worker.' || (g % 12),
+    SELECT ${first}::bigint + g, 1, 'Worker.' || (g % 12),
       (ARRAY['cancelled','cancelled','cancelled','cancelled','completed','retryable','discarded','snoozed'])[1 + g % 8],
       CASE WHEN g % 5 = 0 THEN '{}'::jsonb ELSE jsonb_build_object('cancel_reason', 'reason ' || (g % 7)) END,
       ((g::bigint * 7919) % 30000)::int,
       now() - ${fromH}::float8 * interval '1 hour' + (g::float8 / ${count}) * ${fromH - toH}::float8 * interval '1 hour'
     FROM generate_series(1, ${count}) g`);
+};
 
 const Sizes = z.object({ table_mb: z.number(), indexes_mb: z.number(), rows: z.number() });
 const sizes = (pool: DatabasePool) => pool.one(sql.type(Sizes)`
