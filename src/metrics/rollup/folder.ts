@@ -4,6 +4,12 @@ import { FOLD_LOCK_KEY } from './rollup-upserts.ts';
 
 /** Rows per fold transaction: a backlog (after downtime) is moved in short transactions, not one long one. */
 export const FOLD_BATCH_ROWS = 50_000;
+/**
+ * The smallest batch the folder falls back to. Late rows spread over days touch a rollup row per
+ * minute, hour and day each: a batch of them can outlast the statement timeout on a busy machine,
+ * and a fold that is always cancelled never drains anything.
+ */
+export const FOLD_MIN_BATCH_ROWS = 500;
 
 /** −1 when another folder (or an UPDATE/DELETE applier) holds the lock: it is doing the work. */
 export const foldQuery = (maxRows: number) => sql.type(z.object({ folded: z.number().int() }))`
@@ -44,19 +50,23 @@ export function startFolder(pool: DatabasePool, intervalMs: number, events: Fold
   let failing = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  // A batch that fails (a statement timeout, say) is retried a quarter the size; success doubles it back.
+  let batch = FOLD_BATCH_ROWS;
   const schedule = () => {
     if (!stopped) timer = setTimeout(tick, intervalMs).unref();
   };
   const tick = () => {
-    running = foldPending(pool)
+    running = foldPending(pool, batch)
       .then(
         () => {
           if (failing) events.recovered();
           failing = false;
+          batch = Math.min(FOLD_BATCH_ROWS, batch * 2);
         },
         (error: unknown) => {
           if (!failing && !stopped) events.failed(error);
           failing = true;
+          batch = Math.max(FOLD_MIN_BATCH_ROWS, Math.floor(batch / 4));
         },
       )
       .finally(schedule);
