@@ -10,6 +10,7 @@ import { postgresMajor } from './db/postgres-binaries.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loggerOptions } from './logger.ts';
+import { runShutdownSteps } from './telemetry/shutdown.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -68,9 +69,9 @@ async function start(config: Config) {
         process.exit(1);
       }, SHUTDOWN_GRACE_MS);
       // The app stops accepting, answers what it has read, then ends the connections
-      // (plugins/app/graceful-close.ts); then the database stops.
+      // (plugins/app/graceful-close.ts); then the database stops, then the last spans are sent.
       let code = 0;
-      for (const step of [() => app.close(), stopEmbedded]) {
+      for (const step of [() => app.close(), stopEmbedded, runShutdownSteps]) {
         await step().catch((error: unknown) => {
           app.log.error({ err: error }, 'error during shutdown');
           code = 1;
