@@ -40,7 +40,7 @@ type Vector = { metric: Record<string, string>; value: [number, string] }[];
 
 /**
  * A real Prometheus on loopback, with its own config and data in a temporary folder, scraping
- * `target` as job "job-metrics" every second (with `token` as the bearer credentials file) and
+ * `target` as job "job-metrics" every 2 s (with `token` as the bearer credentials file) and
  * loading the shipped rules. Stopped and removed with the test.
  */
 export async function startPrometheus(t: Teardown, options: { target: string; token?: string }) {
@@ -52,7 +52,7 @@ export async function startPrometheus(t: Teardown, options: { target: string; to
   if (options.token) await writeFile(join(dir, 'token'), options.token, { mode: 0o600 });
   await writeFile(
     join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n` +
+    `global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\n  evaluation_interval: 2s\n` +
       `rule_files:\n  - ${RULES_FILE}\n` +
       `scrape_configs:\n  - job_name: job-metrics\n    static_configs:\n      - targets: ['${options.target}']\n${authorization}`,
   );
