@@ -171,7 +171,7 @@ t.test('security headers, request ids and no limit by default', async (t) => {
 
 t.test('a database that is not migrated answers 503 saying so, not a 500', async (t) => {
   const bare = await startTestDatabase(t, { migrate: false });
-  const app = await buildApp({ pool: bare.pool });
+  const app = await buildApp({ pool: bare.pool, shedLoad: false });
   t.teardown(() => app.close());
   const response = await app.inject('/metrics/system');
   t.equal(response.statusCode, 503);
