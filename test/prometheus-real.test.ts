@@ -33,6 +33,8 @@ t.test('a real Prometheus scrapes the service on demo data and its PromQL answer
 
   const prometheus = await startPrometheus(t, { target, token: TOKEN });
   await prometheus.waitFor('up{job="job-metrics"} == 1', (r) => r.length === 1);
+  // A scrape is observed once answered, so the HTTP histogram shows from the second scrape on.
+  await prometheus.waitFor('count(http_request_duration_seconds_count)', (r) => r.length === 1);
 
   const { rows } = await db.pool.one(sql.type(z.object({ rows: z.number() }))`SELECT count(*) AS rows FROM job_execution_summaries`);
   // Polled: a scrape that a loaded machine times out marks the series stale until the next one.
