@@ -18,6 +18,7 @@ async function openapi(fastify: FastifyInstance) {
       info: {
         title: 'job-metrics',
         version,
+        contact: { name: 'job-metrics maintainers (README.md, docs/RELIABILITY.md)' },
         description: `${description}. Every error is an RFC 9457 problem document (application/problem+json).`,
       },
       servers: [{ url: '/', description: 'This service' }],

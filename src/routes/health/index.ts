@@ -18,6 +18,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['health'],
       summary: 'The process is running',
+      description: 'Answers 200 while the process runs, whatever the database does: for restarts, not for routing.',
       operationId: 'getLiveness',
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
     },
@@ -28,6 +29,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['health'],
       summary: 'The database answers and its schema is the one this release expects',
+      description: 'A 503 problem while the database is unreachable or its latest migration is not the one this release expects.',
       operationId: 'getReadiness',
       response: {
         200: Type.Object({ status: Type.Literal('ready'), migration: Type.String() }),

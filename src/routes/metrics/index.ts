@@ -10,6 +10,10 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['metrics'],
       summary: 'Metrics over every worker for a window ending now',
+      description:
+        'Executions, counts per state, success rate, cancellations by reason (NULL reasons counted as unknown, ' +
+        'apart from a reason whose text is "unknown") and durations over the window (now() - hours, now()]; ' +
+        'compare=previous adds the preceding window and the deltas.',
       operationId: 'getSystemMetrics',
       querystring: MetricsQuerySchema,
       response: { 200: SystemMetricsSchema, 400: badRequest, 503: unavailable, 504: timeout },
@@ -47,6 +51,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['metrics'],
       summary: 'Every worker that has executions, with when it was last seen',
+      description: 'Every worker name in the table, whatever its age, with its latest inserted_at; ordered by name.',
       operationId: 'listWorkers',
       response: { 200: WorkerListSchema, 503: unavailable, 504: timeout },
     },

@@ -34,6 +34,9 @@ const timeseriesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['metrics'],
       summary: 'Executions per hour or day over every worker, for a window ending now',
+      description:
+        'Every UTC bucket of the window, oldest first, zeros included: executions, counts per state and unknown ' +
+        'reasons. Hourly buckets up to 720 hours, daily beyond.',
       operationId: 'getSystemTimeseries',
       querystring: TimeseriesQuerySchema,
       response: { 200: SystemTimeseriesSchema, 400: badRequest, 503: unavailable, 504: timeout },
