@@ -8,7 +8,6 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { EXPECTED_INDEXES } from '../src/db/expected-indexes.ts';
 import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
 import { executionListQuery } from '../src/executions/execution-list-query.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
@@ -197,7 +196,7 @@ function markdown(results: Result[], indexes: IndexResult[], info: Machine, comm
       '(the ratio to `none` in brackets); "wall" is the same query run plainly from the client (median).',
     '',
   ];
-  for (const rows of [...new Set(results.map((r) => r.rows))]) {
+  for (const rows of new Set(results.map((r) => r.rows))) {
     lines.push(`### ${rowsLabel(rows)} rows`, '', `| query | ${variantNames.join(' | ')} | wall (${variantNames.at(-1)}) | rows | plan (${variantNames.at(-1)}) |`);
     lines.push(`|---|${variantNames.map(() => '---:').join('|')}|---:|---:|---|`);
     for (const query of QUERIES) {

@@ -172,7 +172,7 @@ function markdown(all: Measurement[], infos: Machine[], command: string): string
   }
   if (sizes.length > 1) {
     lines.push('### Growth (alone ms / p99 ms under load)', '', `| URL | ${sizes.map(rowsLabel).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`);
-    for (const target of [...new Set(all.map((m) => m.target))]) {
+    for (const target of new Set(all.map((m) => m.target))) {
       const cell = (rows: number) => {
         const m = all.find((x) => x.rows === rows && x.target === target);
         return m ? `${m.alone_ms.toFixed(1)} / ${m.p99_ms}` : '–';

@@ -26,7 +26,7 @@ t.test('the endpoint equals the oracle for every band and window', async (t) => 
       t.equal(Date.parse(window.to) - Date.parse(window.from), hours * 3_600_000);
     }
   }
-  const { window, ...defaults } = (await get(t, app, '/analysis/tmdb-threshold?unknown=1')).json();
+  const { window: _window, ...defaults } = (await get(t, app, '/analysis/tmdb-threshold?unknown=1')).json();
   t.same(defaults, thresholdOracle(rows, 45, 50, 720), 'defaults: 45–50 over 720 hours');
   t.ok(defaults.invalid_confidence >= 9, 'numeric strings, booleans, containers and out-of-range numbers are invalid');
 });
