@@ -2,11 +2,12 @@
  * npm run bench -- [--rows N]… [--connections C] [--duration S]
  * Seeds an embedded PostgreSQL with N rows (default 1M), starts the service on it (node directly,
  * not npm, so it can be stopped) and a hello-world Fastify, warms each URL up, then measures req/s
- * and latency with autocannon. Writes docs/BENCHMARKS.md (between its result markers) and
- * docs/bench-results.json.
+ * and latency with autocannon. Writes docs/BENCHMARKS.md (between its result markers) and the raw
+ * figures to bench/results/BENCHMARKS-results.json (named after the report).
  */
 import autocannon from 'autocannon';
 import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
 import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
@@ -195,6 +196,6 @@ for (const rows of sizes) {
 }
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
 const seconds = (performance.now() - started) / 1000;
-await writeFile(args.report.replace(/\.md$/, '') + '-results.json', `${JSON.stringify({ command, seconds, machines: infos, measurements: all }, null, 2)}\n`);
+await writeFile(`bench/results/${basename(args.report, '.md')}-results.json`, `${JSON.stringify({ command, seconds, machines: infos, measurements: all }, null, 2)}\n`);
 await writeResults(args.report, 'Benchmarks', 'npm run bench', `${markdown(all, infos, command)}\nThe whole run took ${seconds.toFixed(0)} s.`);
 console.log(`wrote ${args.report} in ${seconds.toFixed(0)} s`);
