@@ -8,8 +8,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
+import { SHOWTIME_WORKER } from '../src/demo/demo-data.ts';
+import { RARE_REASON, smallWorkerName } from '../src/demo/synthetic-data.ts';
 import { executionListQuery } from '../src/executions/execution-list-query.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
 import { workerExistsQuery, workersQuery } from '../src/metrics/workers-query.ts';

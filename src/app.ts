@@ -15,7 +15,7 @@ import errorHandler from './plugins/app/error-handler.ts';
 import gracefulClose from './plugins/app/graceful-close.ts';
 import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
-import rollupFolder from './plugins/app/rollup-folder.ts';
+import rollupFoldLoop from './plugins/app/rollup-fold-loop.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
 import analysisRoutes from './routes/analysis/index.ts';
@@ -97,8 +97,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auth, { ingestToken: config.ingestToken, readToken: config.readToken });
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
-  await app.register(metricsRepository, { exactMaxRows: config.exactMaxRows, coalesce: config.coalesceMetrics });
-  await app.register(rollupFolder, { intervalMs: config.rollupFoldIntervalMs });
+  await app.register(metricsRepository, { exactMaxRows: config.exactMaxRows, shareReads: config.coalesceMetrics });
+  await app.register(rollupFoldLoop, { intervalMs: config.rollupFoldIntervalMs });
   await app.register(executionListRepository);
 
   await app.register(metricsRoutes, { prefix: '/metrics' });

@@ -5,7 +5,7 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { runningPort, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
-import { ensureDemoData } from './db/demo-data.ts';
+import { ensureDemoData } from './demo/demo-data.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loggerOptions } from './logger.ts';

@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
-import { ensureDemoData } from '../src/db/demo-data.ts';
+import { ensureDemoData } from '../src/demo/demo-data.ts';
 import { startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { sql } from 'slonik';
 import { createTmdbThresholdRepository } from '../src/analysis/tmdb-threshold-repository.ts';
-import { ensureDemoData, SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { seedSyntheticRows } from '../src/db/synthetic-data.ts';
+import { ensureDemoData, SHOWTIME_WORKER } from '../src/demo/demo-data.ts';
+import { seedSyntheticRows } from '../src/demo/synthetic-data.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { bandJobIds, matchAttemptRows, thresholdOracle } from './helpers/match-attempts.ts';

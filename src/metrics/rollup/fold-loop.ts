@@ -29,7 +29,7 @@ export async function foldPending(pool: DatabasePool, batchRows = FOLD_BATCH_ROW
   return total;
 }
 
-export interface FolderEvents {
+export interface FoldLoopEvents {
   /** The first failure of a streak (the database is down, say); the next success calls `recovered`. */
   failed(error: unknown): void;
   recovered(): void;
@@ -39,7 +39,7 @@ export interface FolderEvents {
  * Folds the pending rows every `intervalMs`, so reads stay a few rollup rows plus a small pending
  * table. Readers are exact whether or not this runs; it only keeps them fast.
  */
-export function startFolder(pool: DatabasePool, intervalMs: number, events: FolderEvents) {
+export function startFoldLoop(pool: DatabasePool, intervalMs: number, events: FoldLoopEvents) {
   let stopped = false;
   let failing = false;
   let timer: NodeJS.Timeout | undefined;
