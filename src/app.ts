@@ -18,6 +18,7 @@ import metricsRepository from './plugins/app/metrics-repository.ts';
 import rollupFoldLoop from './plugins/app/rollup-fold-loop.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
+import prometheus from './plugins/app/prometheus.ts';
 import analysisRoutes from './routes/analysis/index.ts';
 import dashboardRoutes from './routes/dashboard/index.ts';
 import healthRoutes from './routes/health/index.ts';
@@ -100,6 +101,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRepository, { exactMaxRows: config.exactMaxRows, shareReads: config.coalesceMetrics });
   await app.register(rollupFoldLoop, { intervalMs: config.rollupFoldIntervalMs });
   await app.register(executionListRepository);
+  // Before the routes: it times each route's requests.
+  await app.register(prometheus, { maxReasons: config.prometheusMaxReasons });
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
   await app.register(jobExecutionListRoutes, { prefix: '/job-executions' });

@@ -30,6 +30,8 @@ export interface Config {
   coalesceMetrics: boolean;
   /** How often inserted rows are folded into the rollups; 0: never by this process (another one, or cron, does). */
   rollupFoldIntervalMs: number;
+  /** Reason series per worker on `GET /metrics`; the rest are summed into one "other" series. */
+  prometheusMaxReasons: number;
   /** Unset: `POST /job-executions` answers 403 (ingest disabled). */
   ingestToken: string | undefined;
   /** Unset: reads are open (keep them behind the operator's own network controls). */
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWritesPerMin: env.RATE_LIMIT_WRITES_PER_MIN
       ? integer(env, 'RATE_LIMIT_WRITES_PER_MIN', 0, 1, 1_000_000)
       : undefined,
+    prometheusMaxReasons: integer(env, 'PROMETHEUS_MAX_REASONS', 20, 0, 1_000),
     ingestToken: token(env, 'INGEST_TOKEN'),
     readToken: token(env, 'READ_TOKEN'),
   };

@@ -13,7 +13,9 @@ t.test('defaults need no environment at all', async (t) => {
     ingestToken: undefined,
     readToken: undefined,
     exactMaxRows: 10_000,
+    prometheusMaxReasons: 20,
   });
+  t.equal(loadConfig({ PROMETHEUS_MAX_REASONS: '0' }).prometheusMaxReasons, 0, 'every reason summed as "other"');
 });
 
 t.test('tokens are read as given', async (t) => {
@@ -37,6 +39,9 @@ t.test('a bad value names its variable', async (t) => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'mysql://u@h/db' }, 'DATABASE_URL'],
     [{ STATEMENT_TIMEOUT_MS: '0' }, 'STATEMENT_TIMEOUT_MS'],
+    [{ PROMETHEUS_MAX_REASONS: '-1' }, 'PROMETHEUS_MAX_REASONS'],
+    [{ PROMETHEUS_MAX_REASONS: '1001' }, 'PROMETHEUS_MAX_REASONS'],
+    [{ PROMETHEUS_MAX_REASONS: 'all' }, 'PROMETHEUS_MAX_REASONS'],
     [{ POOL_TIMEOUT_MS: 'soon' }, 'POOL_TIMEOUT_MS'],
     [{ METRICS_EXACT_MAX_ROWS: '-5' }, 'METRICS_EXACT_MAX_ROWS'],
     [{ METRICS_COALESCE: 'yes' }, 'METRICS_COALESCE'],

@@ -62,7 +62,7 @@ t.test('worker names: long, odd and hostile names are 4xx, never 5xx', async (t)
 });
 
 t.test('an unknown route is a 404 problem document', async (t) => {
-  for (const url of ['/nope', '/metrics', '/metrics/worker', '/metrics/system/extra']) {
+  for (const url of ['/nope', '/metrics/worker', '/metrics/system/extra', '/metrics/prometheus']) {
     const response = await app.inject({ method: 'GET', url });
     t.equal(response.statusCode, 404, url);
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');

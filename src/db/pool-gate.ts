@@ -15,6 +15,20 @@ const GATED_METHODS = new Set([
   'query', 'stream', 'transaction', 'connect',
 ]);
 
+export interface GateStats {
+  /** Callers admitted at once: the pool's connections. */
+  size: number;
+  /** Callers holding a connection now. */
+  active: number;
+  /** Callers waiting for one. */
+  waiting: number;
+}
+
+const gates = new WeakMap<DatabasePool, () => GateStats>();
+
+/** How busy a gated pool is (undefined for a pool that is not gated), for the service's own metrics. */
+export const gateStats = (pool: DatabasePool): GateStats | undefined => gates.get(pool)?.();
+
 /**
  * Slonik's pool queues callers without a time limit, so under overload latency grows without
  * bound. The gate admits as many callers as there are connections and lets the others wait at most
@@ -47,7 +61,7 @@ export function gatePool(pool: DatabasePool, size: number, timeoutMs: number): D
     waiting.shift()?.();
   };
 
-  return new Proxy(pool, {
+  const gated = new Proxy(pool, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof property !== 'string' || !GATED_METHODS.has(property) || typeof value !== 'function') return value;
@@ -61,4 +75,6 @@ export function gatePool(pool: DatabasePool, size: number, timeoutMs: number): D
       };
     },
   });
+  gates.set(gated, () => ({ size, active, waiting: waiting.length }));
+  return gated;
 }

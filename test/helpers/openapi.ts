@@ -34,5 +34,6 @@ export function specViolations(method: string, url: string, response: LightMyReq
   const content = declared.content?.[mediaType];
   if (!content) return [`${method} ${template} ${response.statusCode} does not declare ${mediaType}`];
   const validate = ajv.compile(content.schema);
-  return validate(response.json()) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  const body = /[/+]json$/.test(mediaType) ? response.json() : response.body;
+  return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }

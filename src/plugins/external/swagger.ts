@@ -32,6 +32,7 @@ async function openapi(fastify: FastifyInstance) {
         { name: 'analysis', description: 'TMDB match threshold: attempts by confidence band (docs/TMDB_THRESHOLD.md)' },
         { name: 'ingest', description: 'Batch writes of job executions over HTTP, beside plain SQL inserts' },
         { name: 'health', description: 'Liveness and readiness' },
+        { name: 'monitoring', description: 'Prometheus exposition (GET /metrics) for scrapers, alert rules and dashboards' },
       ],
     },
   });

@@ -3,6 +3,7 @@ import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
 import { WorkerParamsSchema } from '../../schemas/common.ts';
 import { MetricsQuerySchema, SystemMetricsSchema, WorkerListSchema, WorkerMetricsSchema } from '../../schemas/metrics.ts';
 import { badRequest, DEFAULT_HOURS, timeout, unavailable, unknownWorker } from './responses.ts';
+import prometheusRoutes from './prometheus.ts';
 import timeseriesRoutes from './timeseries.ts';
 
 const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -59,6 +60,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   });
 
   await fastify.register(timeseriesRoutes);
+  await fastify.register(prometheusRoutes);
 };
 
 export default metricsRoutes;

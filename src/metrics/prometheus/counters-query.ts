@@ -1,0 +1,93 @@
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { STATES } from '../../schemas/common.ts';
+import { DURATION_BUCKETS } from './duration-buckets.ts';
+
+const count = z.number().int().nonnegative();
+
+export const WorkerCountersRow = z.object({
+  worker: z.string(),
+  completed: count,
+  retryable: count,
+  discarded: count,
+  cancelled: count,
+  snoozed: count,
+  durations: count,
+  duration_sum_ms: count,
+  unknown_reasons: count,
+  /** The largest recorded reasons, count descending then reason in code-point order. */
+  top_reasons: z.array(z.tuple([z.string(), count])),
+  other_reasons: count,
+  /** [k, n]: n durations above bucket k's `le` (k ≥ 1) and within bucket k + 1's (k = buckets: above every `le`). */
+  buckets: z.array(z.tuple([z.number().int(), count])),
+});
+export type WorkerCounters = z.infer<typeof WorkerCountersRow>;
+
+/** width_bucket(bin, edges) = k means bin lies above bucket k's last bin and within bucket k + 1's. */
+const BUCKET_EDGES = `{${DURATION_BUCKETS.map((b) => b.bin + 1).join(',')}}`;
+
+const sumOf = (columns: readonly string[]) => sql.join(columns.map((c) => sql.fragment`sum(${sql.identifier([c])})::bigint AS ${sql.identifier([c])}`), sql.fragment`, `);
+
+/**
+ * Every execution ever recorded, per worker: the month rollups plus the rows not folded yet, read in
+ * one statement (one snapshot), so a fold moving rows between the two never counts a row twice or
+ * not at all, and the cancelled count equals the reasons' sum in every answer. No raw row is read.
+ */
+export const workerCountersQuery = (maxReasons: number) => sql.prepared('prometheus_counters', WorkerCountersRow)`
+  WITH pending AS MATERIALIZED (SELECT worker, state, reason, duration_ms FROM job_rollup_pending),
+  counts AS (
+    SELECT worker, ${sumOf([...STATES, 'durations', 'duration_sum_ms'])}
+    FROM (
+      SELECT worker, ${sql.join(STATES.map((s) => sql.identifier([s])), sql.fragment`, `)}, dur_count AS durations, dur_sum AS duration_sum_ms
+      FROM job_rollups WHERE grain = 'month' AND worker IS NOT NULL
+      UNION ALL
+      SELECT worker, ${sql.join(STATES.map((s) => sql.fragment`count(*) FILTER (WHERE state = ${s})`), sql.fragment`, `)},
+        count(duration_ms), coalesce(sum(duration_ms), 0)
+      FROM pending GROUP BY worker
+    ) x
+    GROUP BY worker
+  ),
+  reasons AS (
+    SELECT worker, reason, sum(n) AS n FROM (
+      SELECT worker, reason, n FROM job_rollup_reasons WHERE grain = 'month' AND worker IS NOT NULL
+      UNION ALL
+      SELECT worker, reason, count(*) FROM pending WHERE state = 'cancelled' GROUP BY worker, reason
+    ) x
+    GROUP BY worker, reason HAVING sum(n) <> 0
+  ),
+  ranked AS (
+    SELECT worker, reason, n, row_number() OVER (PARTITION BY worker ORDER BY n DESC, reason COLLATE "C") AS rank
+    FROM reasons WHERE reason IS NOT NULL
+  ),
+  by_reason AS (
+    SELECT worker,
+      coalesce(json_agg(json_build_array(reason, n) ORDER BY rank) FILTER (WHERE rank <= ${maxReasons}), '[]') AS top_reasons,
+      coalesce(sum(n) FILTER (WHERE rank > ${maxReasons}), 0)::bigint AS other_reasons
+    FROM ranked GROUP BY worker
+  ),
+  bins AS (
+    SELECT worker, width_bucket(bin, ${BUCKET_EDGES}::integer[]) AS k, sum(n) AS n FROM (
+      SELECT r.worker, u.bin, u.n
+      FROM job_rollups r, unnest(r.hist[:][1:1], r.hist[:][2:2]) AS u (bin, n)
+      WHERE r.grain = 'month' AND r.worker IS NOT NULL
+      UNION ALL
+      SELECT worker, job_rollup_bin(duration_ms), 1 FROM pending WHERE duration_ms IS NOT NULL
+    ) x
+    GROUP BY 1, 2 HAVING sum(n) <> 0
+  ),
+  buckets AS (SELECT worker, json_agg(json_build_array(k, n) ORDER BY k) AS buckets FROM bins GROUP BY worker)
+  SELECT c.*,
+    coalesce(u.n, 0)::bigint AS unknown_reasons,
+    coalesce(r.top_reasons, '[]') AS top_reasons,
+    coalesce(r.other_reasons, 0) AS other_reasons,
+    coalesce(b.buckets, '[]') AS buckets
+  FROM counts c
+  LEFT JOIN reasons u ON u.worker = c.worker AND u.reason IS NULL
+  LEFT JOIN by_reason r ON r.worker = c.worker
+  LEFT JOIN buckets b ON b.worker = c.worker
+  WHERE ${sql.join(STATES.map((s) => sql.fragment`c.${sql.identifier([s])}`), sql.fragment` + `)} > 0
+  ORDER BY c.worker COLLATE "C"
+`;
+
+/** Rows inserted but not folded into the rollups yet: the fold backlog. */
+export const pendingRowsQuery = () => sql.type(z.object({ rows: count }))`SELECT count(*) AS rows FROM job_rollup_pending`;

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import fastifyMetrics from 'fastify-metrics';
+import fp from 'fastify-plugin';
+import client from 'prom-client';
+import { gateStats } from '../../db/pool-gate.ts';
+import { shareReads } from '../../metrics/shared-reads.ts';
+import { pendingRowsQuery, workerCountersQuery } from '../../metrics/prometheus/counters-query.ts';
+import { negotiate, render } from '../../metrics/prometheus/exposition.ts';
+import { jobFamilies } from '../../metrics/prometheus/job-families.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    prometheus: {
+      /** The `GET /metrics` page for a scraper's `Accept` header. */
+      scrape(accept: string | undefined): Promise<{ contentType: string; body: string }>;
+    };
+  }
+}
+
+export interface PrometheusOptions {
+  /** Reason series per worker; the rest are summed in job_cancellations_other_reasons_total. */
+  maxReasons: number;
+}
+
+/** Request durations in seconds: the API answers in milliseconds, the dashboard in a few hundred. */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The service's own health (request durations by route and status from fastify-metrics, process and
+ * Node.js metrics from prom-client, pool usage, the fold backlog) in a registry of this app, and the
+ * job counters read from the rollups at each scrape. Registered before the routes, whose requests
+ * it times.
+ */
+async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) {
+  const registry = new client.Registry();
+  await fastify.register(fastifyMetrics.default, {
+    name: 'httpMetrics',
+    endpoint: null,
+    promClient: client,
+    defaultMetrics: { enabled: true, register: registry },
+    routeMetrics: {
+      enabled: { histogram: true, summary: false },
+      // Unmatched URLs (404s, errors before routing) are counted under route "__unknown__", so the
+      // 5xx rate sees every answer while the route label stays one per declared route.
+      registeredRoutesOnly: false,
+      overrides: {
+        histogram: { buckets: REQUEST_BUCKETS, registers: [registry] },
+        summary: { registers: [] },
+      },
+    },
+  });
+
+  // Gauges named like counters (promtool check metrics flags them); nodejs_active_handles{type} and
+  // its siblings carry the same numbers.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name);
+  }
+
+  new client.Gauge({
+    name: 'job_rollup_pending_rows',
+    help: 'Inserted rows not folded into the rollups yet (the fold backlog); reads stay exact, only slower',
+    registers: [registry],
+    async collect() {
+      this.set((await fastify.db.one(pendingRowsQuery())).rows);
+    },
+  });
+  const pool = (name: string, help: string, value: (stats: NonNullable<ReturnType<typeof gateStats>>) => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const stats = gateStats(fastify.db);
+        if (stats) this.set(value(stats));
+      },
+    });
+  pool('job_metrics_db_pool_connections_max', 'Database connections the pool may open', (s) => s.size);
+  pool('job_metrics_db_pool_connections_in_use', 'Database connections held by a request or the fold loop now', (s) => s.active);
+  pool('job_metrics_db_pool_waiting_requests', 'Requests waiting for a free database connection (a 503 after POOL_TIMEOUT_MS)', (s) => s.waiting);
+
+  const readCounters = shareReads(() => fastify.db.any(workerCountersQuery(options.maxReasons)), () => 'counters');
+  fastify.decorate('prometheus', {
+    async scrape(accept: string | undefined) {
+      const contentType = negotiate(accept);
+      const body = await render(registry, jobFamilies(await readCounters()), contentType);
+      return { contentType, body };
+    },
+  });
+}
+
+export default fp(prometheus, { name: 'prometheus', dependencies: ['database'] });
