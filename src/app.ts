@@ -68,7 +68,8 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): S
     // are answered with problem documents too.
     clientErrorHandler,
     return503OnClosing: false,
-    // Errors Fastify answers before routing (a malformed percent-encoding) get a problem document too.
+    // Errors Fastify answers before routing (a malformed percent-encoding) bypass the error handler:
+    // the problem document is sent here.
     frameworkErrors: (error, request, reply) => {
       sendProblem(reply, problem(PROBLEMS.invalidParameter, request, `the URL cannot be decoded: ${error.message}`));
     },

@@ -40,7 +40,7 @@ t.test('bad from, to or hours is a 400 problem naming the parameter', async (t) 
     ['to=101', /"to"/],
     ['from=-1', /"from"/],
     ['from=1.5', /"from"/],
-    ['from=045', /"from"/],
+    ['from=0x2d', /"from"/],
     ['to=abc', /"to"/],
     ['to=', /"to"/],
     ['from=1&from=2', /"from" must be given once/],
@@ -52,6 +52,13 @@ t.test('bad from, to or hours is a 400 problem naming the parameter', async (t) 
     t.equal(response.statusCode, 400, query);
     t.match(response.json(), { status: 400, detail });
   }
+});
+
+t.test('leading zeros are plain decimal digits too: from=045&to=050 is 45–50', async (t) => {
+  const padded = (await get(t, app, '/analysis/tmdb-threshold?from=045&to=050')).json();
+  const plain = (await get(t, app, '/analysis/tmdb-threshold?from=45&to=50')).json();
+  t.same(padded.band, plain.band);
+  t.equal(padded.attempts, plain.attempts);
 });
 
 t.test('the sampler is reproducible for a seed and draws only from the band and the window', async (t) => {

@@ -3,9 +3,9 @@ import { sql } from 'slonik';
 import { Type } from 'typebox';
 import { z } from 'zod';
 import { expectedMigration, MIGRATIONS_TABLE } from '../../db/migrate.ts';
-import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
+import { databaseUnavailable } from '../../http/errors.ts';
+import { isDatabaseUnavailable } from '../../http/failures.ts';
 import { problemResponse } from '../../schemas/problem.ts';
-import { isDatabaseUnavailable } from '../../plugins/app/error-handler.ts';
 
 const latestMigrationQuery = sql.type(z.object({ name: z.string() }))`
   SELECT name FROM ${sql.identifier([MIGRATIONS_TABLE])} ORDER BY id DESC LIMIT 1
@@ -36,7 +36,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         503: problemResponse('Not ready: the database is unreachable or its migrations are not current'),
       },
     },
-    handler: async (request, reply) => {
+    handler: async (request) => {
       let latest: string | null;
       try {
         latest = (await fastify.db.maybeOne(latestMigrationQuery))?.name ?? null;
@@ -45,11 +45,11 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         const detail = isDatabaseUnavailable(error)
           ? 'The database is not answering'
           : 'The migrations table cannot be read; run npm run migrate -- up';
-        return sendProblem(reply, problem(PROBLEMS.databaseUnavailable, request, detail), RETRY_AFTER_SECONDS);
+        throw databaseUnavailable(detail);
       }
       if (latest !== expected) {
         const detail = `The latest applied migration is ${latest ?? 'none'}, this release expects ${expected}`;
-        return sendProblem(reply, problem(PROBLEMS.databaseUnavailable, request, detail), RETRY_AFTER_SECONDS);
+        throw databaseUnavailable(detail);
       }
       return { status: 'ready' as const, migration: expected };
     },
