@@ -19,38 +19,20 @@ import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.t
 import { verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
 import { startService } from './service.ts';
+import { BENCH_WORKERS, BIG_WORKER, loadSql, SMALL_WORKER } from './lib/seed-shape.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, requests: { type: 'string', default: '200' } } });
 const ROWS = Number(values.rows);
 const REQUESTS = Number(values.requests);
-const WORKERS = 20;
-const BIG = 'EventasaurusDiscovery.Sources.Cinema.Jobs.ShowtimeProcessJob';
-const SMALL = 'Bench.Worker19';
+const WORKERS = BENCH_WORKERS;
+const BIG = BIG_WORKER;
+const SMALL = SMALL_WORKER;
 const WINDOWS = [1, 24, 168, 720, 8760];
 const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
-/** The seed's shape: ≈ 81 % cancelled, 80 % of those "movie not matched", ≈ 20 % NULL reasons, skewed workers, log-normal durations with a tail. */
-const loadSql = (from: number, to: number, insertedAt = `now() - make_interval(secs => 365 * 86400.0 * (${ROWS} - i + random()) / ${ROWS})`) => `
-  INSERT INTO job_execution_summaries (job_id, attempt, worker, queue, state, results, duration_ms, inserted_at)
-  SELECT i, 1,
-    CASE WHEN u_w < 0.7 THEN '${BIG}' ELSE 'Bench.Worker' || (1 + floor(power(u_w2, 2) * ${WORKERS - 1}))::int END,
-    'scraper', state,
-    CASE WHEN state <> 'cancelled' THEN jsonb_build_object('ok', state = 'completed')
-         WHEN u_r < 0.80 THEN '{"cancel_reason": "movie not matched"}'
-         WHEN u_r < 0.866 THEN '{"title": "x"}'
-         WHEN u_r < 0.932 THEN '{"cancel_reason": null}'
-         WHEN u_r < 0.998 THEN NULL
-         WHEN u_r < 0.9992 THEN '{"cancel_reason": "venue closed"}'
-         WHEN u_r < 0.9998 THEN '{"cancel_reason": "duplicate showtime"}'
-         ELSE '{"cancel_reason": "unknown"}' END::jsonb,
-    CASE WHEN u_d < 0.01 THEN NULL
-         ELSE least(round(exp(ln(450) + 0.9 * sqrt(-2 * ln(u1)) * cos(2 * pi() * u2)) * CASE WHEN u_d > 0.98 THEN 20 ELSE 1 END), 2e9)::int END,
-    ${insertedAt}
-  FROM (
-    SELECT i, random() AS u_w, random() AS u_w2, random() AS u_r, random() AS u_d, 1 - random() AS u1, random() AS u2,
-      (ARRAY['cancelled', 'completed', 'retryable', 'discarded', 'snoozed'])[width_bucket(random(), ARRAY[0.81, 0.91, 0.943, 0.976])+1] AS state
-    FROM generate_series(${from}, ${to}) AS i
-  ) g`;
+/** Spread over the 365 days before now(), in job id order. */
+const yearSql = (from: number, to: number, insertedAt = `now() - make_interval(secs => 365 * 86400.0 * (${ROWS} - i + random()) / ${ROWS})`) =>
+  loadSql(from, to, insertedAt);
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 
@@ -83,7 +65,7 @@ async function ingestRate(url: string, batch: number, clients: number, seconds: 
       while (performance.now() < end) {
         const from = next;
         next += batch;
-        await client.query(`${loadSql(from, from + batch - 1, 'now()')} ON CONFLICT DO NOTHING`);
+        await client.query(`${yearSql(from, from + batch - 1, 'now()')} ON CONFLICT DO NOTHING`);
         rows += batch;
       }
       await client.end();
@@ -104,7 +86,7 @@ try {
   const versions = (await admin.query(`SELECT version()`)).rows[0].version as string;
   let t0 = performance.now();
   for (let from = 1; from <= ROWS; from += 500_000) {
-    await admin.query(loadSql(from, Math.min(ROWS, from + 499_999)));
+    await admin.query(yearSql(from, Math.min(ROWS, from + 499_999)));
     log(`loaded ${Math.min(ROWS, from + 499_999)} / ${ROWS}`);
   }
   const loadS = (performance.now() - t0) / 1000;

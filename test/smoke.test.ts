@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.ts';
 import { failures, runScript } from './helpers/cli.ts';
-import { startTestDatabase } from './helpers/database.ts';
+import { startTestDatabase, STOPS_SERVER } from './helpers/database.ts';
 import { nastyRows } from './helpers/nasty-rows.ts';
 import { insertRows } from './helpers/rows.ts';
 
@@ -78,7 +78,7 @@ t.test('a bad --url is a clear error', async (t) => {
   t.match(smoke.stderr, /--url must start with http:\/\/ or https:\/\//);
 });
 
-t.test('§3 smoke fails while the service’s database is down', async (t) => {
+t.test('§3 smoke fails while the service’s database is down', { skip: db.canStopServer ? false : STOPS_SERVER }, async (t) => {
   await db.stopServer();
   t.teardown(() => db.startServer());
   const smoke = await runScript('smoke', ['--url', healthy]);

@@ -14,8 +14,21 @@ export function knownMigrations(dir: string = MIGRATIONS_DIR): string[] {
     .sort();
 }
 
-/** The migration the running code expects to be the latest applied one. */
-export const expectedMigration = (): string => knownMigrations().at(-1) ?? '';
+/**
+ * Why a database's applied migrations are not exactly this release's, naming each missing and
+ * extra one (at most 5 of each); undefined when they match. Every migration counts, not only the
+ * latest: a database can hold the latest name and still miss an earlier step.
+ */
+export function schemaDrift(applied: readonly string[], expected: readonly string[] = knownMigrations()): string | undefined {
+  const missing = expected.filter((name) => !applied.includes(name));
+  const extra = applied.filter((name) => !expected.includes(name));
+  if (missing.length === 0 && extra.length === 0) return undefined;
+  const list = (names: string[]) => names.slice(0, 5).join(', ') + (names.length > 5 ? `, … (${names.length} in all)` : '');
+  return [
+    missing.length > 0 ? `not applied: ${list(missing)} (run npm run migrate -- up)` : '',
+    extra.length > 0 ? `applied but not in this release: ${list(extra)} (a newer release migrated this database)` : '',
+  ].filter(Boolean).join('; ');
+}
 
 export interface MigrateOptions {
   direction: 'up' | 'down';

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { resolveDataDir, runningPort, startEmbeddedPostgres } from '../db/embedded.ts';
 
 export interface DatabaseTarget {
   url: string;
@@ -13,19 +13,6 @@ export interface DatabaseTarget {
 
 const EMBEDDED_DATABASE = 'job_metrics';
 
-/** postmaster.pid: line 1 is the server's process id, line 4 its port. */
-function runningPort(dir: string): number | undefined {
-  const pidFile = join(dir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n');
-  try {
-    process.kill(Number(pid), 0);
-  } catch {
-    return undefined; // left behind by a server that is gone; PostgreSQL clears it on start
-  }
-  return Number(port);
-}
-
 /**
  * DATABASE_URL, or else the embedded database in DATA_DIR: the running server's port when one runs
  * there (npm start), otherwise a server this process starts and stops again.
@@ -35,16 +22,16 @@ export async function openTarget(config: Config): Promise<DatabaseTarget> {
     const url = new URL(config.databaseUrl);
     return { url: config.databaseUrl, description: `${url.host}${url.pathname}`, release: async () => {} };
   }
-  const dir = resolve(config.dataDir);
+  const { dir } = resolveDataDir(config.dataDir);
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     throw new Error(`no DATABASE_URL and no embedded database in ${dir}: set DATABASE_URL, or run npm start once`);
   }
-  const port = runningPort(dir);
+  const port = await runningPort(config.dataDir);
   if (port !== undefined) {
     const url = `postgres://postgres:postgres@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
     return { url, description: `embedded PostgreSQL in ${dir} (running, port ${port})`, release: async () => {} };
   }
-  const server = await startEmbeddedPostgres({ dir, database: EMBEDDED_DATABASE });
+  const server = await startEmbeddedPostgres({ dir: config.dataDir, database: EMBEDDED_DATABASE });
   return {
     url: server.url,
     description: `embedded PostgreSQL in ${dir} (started for this check, stopped after)`,

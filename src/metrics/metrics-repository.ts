@@ -10,9 +10,6 @@ import { exactWindow, rollupWindow, type ComputedWindow } from './rollup/rollup-
 import { rollupMetricsQuery } from './rollup/rollup-metrics-query.ts';
 import { windowSizeQuery } from './rollup/window-size-query.ts';
 
-/** Up to this many hours the raw rows are few (one index range) and percentiles stay percentile_cont. */
-export const EXACT_MAX_HOURS = 2;
-
 export interface MetricsOptions {
   compare?: 'previous';
 }
@@ -63,14 +60,13 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
   };
 
   /**
-   * Short windows, and any window that holds few rows, from the raw rows: exact percentile_cont.
-   * Larger ones from the rollups plus the raw rows of their edges (percentiles within the bound).
-   * The size comes from the rollup counts (a few hundred index entries), so only one of the two
-   * window queries runs.
+   * A window that holds few rows, however long, from the raw rows: exact percentile_cont. Larger
+   * ones from the rollups plus under a minute of raw rows at each end (percentiles within the bound),
+   * however short: an hour can hold a million rows. The size comes from the rollup counts and a
+   * bounded look at the pending rows, so only one of the two window queries runs.
    */
   async function windowMetrics(db: CommonQueryMethods, hours: number, worker?: string): Promise<SystemMetrics> {
-    if (hours <= EXACT_MAX_HOURS) return exact(db, hours, worker);
-    const { rows } = await db.one(windowSizeQuery(hours, worker));
+    const { rows } = await db.one(windowSizeQuery(hours, exactMaxRows, worker));
     if (rows <= exactMaxRows) return exact(db, hours, worker);
     return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
   }

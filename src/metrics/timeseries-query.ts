@@ -4,6 +4,7 @@ import type { Bucket } from '../schemas/timeseries.ts';
 import { STATES } from '../schemas/common.ts';
 import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
 import { scopeOf } from './scope.ts';
+import { edgeRows, pendingRows, rollupPieces, windowSpans } from './rollup/window-pieces.ts';
 
 /** One bucket of the window; every row repeats the window bounds, read once in the same statement. */
 export const TimeseriesRow = z.object({
@@ -23,9 +24,9 @@ const BUCKET_HOURS: Record<Bucket, number> = { hour: 1, day: 24 };
  * hours, so the series steps by a fixed interval (never '1 day', which a session time zone with DST
  * would stretch).
  *
- * A bucket wholly inside the window is its hour or day rollup row (states; the NULL-reason count from
- * the reason rollups) plus its rows still pending a fold; the two partial edge buckets count their
- * raw rows, only those inside the window. Exact either way, like the metrics windows.
+ * The window is cut into the same pieces as a metrics window (rollup/window-pieces.ts), none coarser
+ * than a bucket: each rollup row, pending row and raw edge row falls in one bucket, and is added to
+ * it. Exact, like the metrics windows, and no raw read covers more than a minute at either end.
  */
 export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) {
   const scope = scopeOf(worker);
@@ -33,56 +34,43 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
   const stateSums = sql.join(
     STATES.map((state) => {
       const column = sql.identifier([state]);
-      return sql.fragment`(coalesce(r.${column}, 0) + coalesce(p.${column}, 0) + e.${column})::bigint AS ${column}`;
+      return sql.fragment`(coalesce(r.${column}, 0) + coalesce(e.${column}, 0))::bigint AS ${column}`;
     }),
     sql.fragment`, `,
   );
   return sql.prepared(`timeseries_${scope.name}`, TimeseriesRow)`
-    WITH bounds AS (
-      SELECT now() AS window_to, now() - make_interval(hours => ${hours}) AS window_from
-    ),
+    WITH ${windowSpans(sql.fragment`now()`, sql.fragment`now() - make_interval(hours => ${hours})`, bucket, scope)},
     buckets AS (
-      SELECT k.start, k.start > b.window_from AND k.start + ${size} <= b.window_to AS whole
-      FROM bounds b,
-        generate_series(date_trunc(${bucket}, b.window_from, 'UTC'), date_trunc(${bucket}, b.window_to, 'UTC'), ${size}) AS k (start)
+      SELECT k.start
+      FROM ending b,
+        generate_series(date_trunc(${bucket}, b.t_from, 'UTC'), date_trunc(${bucket}, b.t_to, 'UTC'), ${size}) AS k (start)
     ),
-    -- Each source read once, in one range (or scan), then joined to the buckets by start.
     rolled AS (
-      SELECT r.bucket AS start, r.completed, r.retryable, r.discarded, r.cancelled, r.snoozed
-      FROM job_rollups r, bounds b
-      WHERE r.grain = ${bucket} AND ${scope.rollups('r')} AND r.bucket > b.window_from AND r.bucket <= b.window_to
+      SELECT date_trunc(${bucket}, t.bucket, 'UTC') AS start,
+        ${sql.join(STATES.map((state) => sql.fragment`sum(t.${sql.identifier([state])}) AS ${sql.identifier([state])}`), sql.fragment`, `)}
+      FROM (${rollupPieces('job_rollups', scope)}) t
+      GROUP BY 1
     ),
     unknowns AS (
-      SELECT rr.bucket AS start, rr.n
-      FROM job_rollup_reasons rr, bounds b
-      WHERE rr.grain = ${bucket} AND ${scope.rollups('rr')} AND rr.bucket > b.window_from AND rr.bucket <= b.window_to AND rr.reason IS NULL
+      SELECT date_trunc(${bucket}, t.bucket, 'UTC') AS start, sum(t.n) AS n
+      FROM (${rollupPieces('job_rollup_reasons', scope)}) t
+      WHERE t.reason IS NULL
+      GROUP BY 1
     ),
-    pending AS (
-      SELECT date_trunc(${bucket}, q.inserted_at, 'UTC') AS start, ${stateCountsColumns}
-      FROM job_rollup_pending q, bounds b
-      WHERE q.inserted_at > b.window_from AND q.inserted_at <= b.window_to ${scope.rows('q')}
+    loose AS (
+      SELECT date_trunc(${bucket}, x.inserted_at, 'UTC') AS start, ${stateCountsColumns}
+      FROM (${edgeRows(scope)} UNION ALL ${pendingRows(scope)}) x
       GROUP BY 1
     )
-    SELECT b.window_from, b.window_to, k.start,
-      (coalesce(r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed, 0) + coalesce(p.executions, 0) + e.executions)::bigint AS executions,
+    SELECT b.t_from AS window_from, b.t_to AS window_to, k.start,
+      (coalesce(r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed, 0) + coalesce(e.executions, 0))::bigint AS executions,
       ${stateSums},
-      (coalesce(u.n, 0) + coalesce(p.unknown_reasons, 0) + e.unknown_reasons)::bigint AS unknown_reasons
-    FROM bounds b
+      (coalesce(u.n, 0) + coalesce(e.unknown_reasons, 0))::bigint AS unknown_reasons
+    FROM ending b
     CROSS JOIN buckets k
-    LEFT JOIN rolled r ON k.whole AND r.start = k.start
-    LEFT JOIN unknowns u ON k.whole AND u.start = k.start
-    LEFT JOIN pending p ON k.whole AND p.start = k.start
-    -- The two partial buckets: their raw rows inside the window (an aggregate without GROUP BY
-    -- answers zeros, and a whole bucket skips the scan).
-    CROSS JOIN LATERAL (
-      SELECT ${stateCountsColumns}
-      FROM (
-        SELECT s.state, s.results ->> 'cancel_reason' AS reason
-        FROM job_execution_summaries s
-        WHERE NOT k.whole AND s.inserted_at >= k.start AND s.inserted_at < k.start + ${size}
-          AND s.inserted_at > b.window_from AND s.inserted_at <= b.window_to ${scope.rows('s')}
-      ) AS rows_in_bucket
-    ) AS e
+    LEFT JOIN rolled r ON r.start = k.start
+    LEFT JOIN unknowns u ON u.start = k.start
+    LEFT JOIN loose e ON e.start = k.start
     ORDER BY k.start
   `;
 }

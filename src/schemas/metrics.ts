@@ -50,9 +50,9 @@ export const MetaSchema = Type.Object(
     as_of: { ...TimestampSchema, description: 'The database clock the window ends at (window.to)' },
     method: Type.Union([Type.Literal('exact'), Type.Literal('rollup')], {
       description:
-        'exact: read from the raw rows, percentiles are percentile_cont. rollup: whole hours, days and months from ' +
-        'the rollups kept by triggers plus the raw rows of the partial edges; counts, avg and max are still exact, ' +
-        'percentiles come from a log-spaced histogram',
+        'exact: read from the raw rows, percentiles are percentile_cont. rollup: whole minutes, hours, days and months ' +
+        'from the rollups kept by triggers plus the raw rows of the partial edges (under a minute each); counts, avg and ' +
+        'max are still exact, percentiles come from a log-spaced histogram',
     }),
     percentile_error_bound: Type.Number({
       minimum: 0,

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
@@ -10,6 +12,11 @@ export interface TestDatabase {
   url: string;
   dataDir: string;
   pool: DatabasePool;
+  /**
+   * False on a server the tests did not start (TEST_DATABASE_URL): it cannot be stopped, so tests
+   * of a database outage skip there.
+   */
+  canStopServer: boolean;
   /** Restarts after `stopServer`, on the same port and data. */
   stopServer(): Promise<void>;
   startServer(): Promise<void>;
@@ -20,10 +27,48 @@ interface Teardown {
 }
 
 /**
- * A real PostgreSQL for one test file: its own data directory and port, migrated to the latest
- * schema, removed when the file's tests end.
+ * TEST_DATABASE_URL: a PostgreSQL server of the operator's (e.g. Debian's postgresql-15), reached
+ * as a role that may create databases; each test file gets a database of its own there, dropped
+ * afterwards. Unset: an embedded server per test file (PG_MAJOR picks its version).
+ */
+const EXTERNAL_URL = process.env.TEST_DATABASE_URL || undefined;
+
+async function externalDatabase(t: Teardown, adminUrl: string): Promise<{ url: string }> {
+  const name = `job_metrics_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  t.teardown(async () => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.end();
+  });
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString() };
+}
+
+/** The skip reason of a test that stops the database server. */
+export const STOPS_SERVER = 'stops the database server: not on TEST_DATABASE_URL';
+
+const unsupported = async () => {
+  throw new Error('the server of TEST_DATABASE_URL cannot be stopped by a test (check canStopServer)');
+};
+
+/**
+ * A real PostgreSQL for one test file: its own data directory and port (or its own database on
+ * TEST_DATABASE_URL's server), migrated to the latest schema, removed when the file's tests end.
  */
 export async function startTestDatabase(t: Teardown, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  if (EXTERNAL_URL) {
+    const { url } = await externalDatabase(t, EXTERNAL_URL);
+    if (options.migrate !== false) await migrate(url, { direction: 'up' });
+    const pool = await createDatabasePool(url, { statementTimeoutMs: 30_000, connectionTimeoutMs: 5_000 });
+    t.teardown(() => pool.end());
+    return { url, dataDir: '', pool, canStopServer: false, stopServer: unsupported, startServer: unsupported };
+  }
   const dir = await mkdtemp(join(tmpdir(), 'job-metrics-test-'));
   let server = await startEmbeddedPostgres({ dir, ephemeral: true });
   const port = server.port;
@@ -39,6 +84,7 @@ export async function startTestDatabase(t: Teardown, options: { migrate?: boolea
     url: server.url,
     dataDir: dir,
     pool,
+    canStopServer: true,
     async stopServer() {
       await server.stop();
       running = false;

@@ -62,10 +62,12 @@ export function nastyRows(): TestRow[] {
   rows.push(row({ worker: MAILER, state: 'completed', age_s: 2000 * HOUR, duration_ms: 1 }));
   rows.push(row({ worker: MAILER, state: 'retryable', attempt: 1, age_s: 1000 * HOUR, duration_ms: null }));
 
-  // Window edges: 59 minutes in, 61 minutes out of the 1 h window; a day and a year likewise.
-  rows.push(row({ worker: UNICODE_WORKER, state: 'completed', age_s: 59 * 60, duration_ms: 3 }));
+  // Window edges: 50 minutes in, 61 minutes out of the 1 h window; a day and a year likewise. A row
+  // inside keeps 10 minutes from the edge: a file on a loaded machine can take minutes from the
+  // insert to its last query (a row outside only moves further out).
+  rows.push(row({ worker: UNICODE_WORKER, state: 'completed', age_s: 50 * 60, duration_ms: 3 }));
   rows.push(row({ worker: UNICODE_WORKER, state: 'cancelled', results: { cancel_reason: 'edge' }, age_s: 61 * 60 }));
-  rows.push(row({ worker: UNICODE_WORKER, state: 'cancelled', results: {}, age_s: 24 * HOUR - 120 }));
+  rows.push(row({ worker: UNICODE_WORKER, state: 'cancelled', results: {}, age_s: 24 * HOUR - 600 }));
   rows.push(row({ worker: UNICODE_WORKER, state: 'completed', age_s: 24 * HOUR + 120, duration_ms: 4 }));
   rows.push(row({ worker: UNICODE_WORKER, state: 'completed', age_s: 8760 * HOUR - 600, duration_ms: 6 }));
   rows.push(row({ worker: UNICODE_WORKER, state: 'completed', age_s: 8760 * HOUR + 600, duration_ms: 8 }));

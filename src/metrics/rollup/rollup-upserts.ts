@@ -4,8 +4,10 @@
  * file must add rows exactly as `job_rollup_fold()` does (test/rollup.test.ts compares them).
  *
  * The rollups, kept exact inside PostgreSQL. `job_rollups` holds one row per (grain, worker,
- * bucket) — grain hour, day or month in UTC, worker NULL for "every worker" — with counts per state,
- * duration count / sum / max and a sparse histogram `hist` = {{bin, count}, …} (histogram.ts).
+ * bucket) — grain minute (recent only), hour, day or month in UTC, worker NULL for "every worker" —
+ * with counts per state, duration count / sum / max, a sparse histogram `hist` = {{bin, count}, …}
+ * (histogram.ts) and `latest`, an upper bound of its rows' inserted_at (exact until a row is deleted):
+ * the bucket holding now() is whole once `latest` ≤ now().
  * `job_rollup_reasons` counts cancelled rows per reason, the NULL reason as its own key (never
  * merged with a literal "unknown").
  *
@@ -17,8 +19,17 @@
  *   the max of every bucket that lost a row, so the pending rows never hold a stale max.
  * One advisory lock serialises folds and UPDATE/DELETE appliers; inserts never take it.
  */
-export const GRAINS = ['hour', 'day', 'month'] as const;
+export const GRAINS = ['minute', 'hour', 'day', 'month'] as const;
 export type Grain = (typeof GRAINS)[number];
+
+/**
+ * Minute rollups exist only for the recent past: they serve the edges of windows that start within
+ * MINUTE_READ_HOURS, so a raw read covers at most a minute whatever the rate. Every writer skips
+ * minutes older than MINUTE_KEEP_HOURS and the fold deletes them; the day between the two is the
+ * margin that keeps every minute a reader uses complete, whichever of two clocks ran first.
+ */
+export const MINUTE_KEEP_HOURS = 792;
+export const MINUTE_READ_HOURS = 768;
 
 const STATE_COLUMNS = ['completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const;
 
@@ -32,26 +43,28 @@ const rowFields = (alias: string) =>
 const keyed = (changes: string) => `
   changes AS (${changes}),
   fine AS (
-    SELECT date_trunc('hour', inserted_at, 'UTC') AS hour, worker, state, reason, job_rollup_bin(duration_ms) AS bin,
-           sum(sign) AS n, sum(sign * duration_ms::bigint) AS dur_sum, max(duration_ms) FILTER (WHERE sign > 0) AS dur_max
+    SELECT date_trunc('minute', inserted_at, 'UTC') AS minute, worker, state, reason, job_rollup_bin(duration_ms) AS bin,
+           sum(sign) AS n, sum(sign * duration_ms::bigint) AS dur_sum, max(duration_ms) FILTER (WHERE sign > 0) AS dur_max,
+           max(inserted_at) FILTER (WHERE sign > 0) AS latest
     FROM changes GROUP BY 1, 2, 3, 4, 5
   ),
   keyed AS (
-    SELECT g.grain, k.worker, date_trunc(g.grain, f.hour, 'UTC') AS bucket, f.state, f.reason, f.bin, f.n, f.dur_sum, f.dur_max
+    SELECT g.grain, k.worker, date_trunc(g.grain, f.minute, 'UTC') AS bucket, f.state, f.reason, f.bin, f.n, f.dur_sum, f.dur_max, f.latest
     FROM fine f
     CROSS JOIN (VALUES ${GRAINS.map((g) => `('${g}')`).join(', ')}) AS g (grain)
     CROSS JOIN LATERAL (VALUES (f.worker), (NULL::text)) AS k (worker)
+    WHERE g.grain <> 'minute' OR f.minute >= now() - interval '${MINUTE_KEEP_HOURS} hours'
   )`;
 
 /** Rows are locked in one global order (grain, worker, bucket[, reason]): concurrent writers queue, never deadlock. */
 export function applyChangesSql(changes: string): string[] {
   const stats = `
     WITH ${keyed(changes)}
-    INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist)
+    INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist, latest)
     SELECT grain, worker, bucket,
       ${STATE_COLUMNS.map((s) => `coalesce(sum(n) FILTER (WHERE state = '${s}'), 0)`).join(',\n      ')},
       coalesce(sum(n) FILTER (WHERE bin IS NOT NULL), 0), coalesce(sum(dur_sum), 0), max(dur_max),
-      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n) FILTER (WHERE bin IS NOT NULL))
+      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n) FILTER (WHERE bin IS NOT NULL)), max(latest)
     FROM keyed
     GROUP BY grain, worker, bucket
     ORDER BY grain, worker COLLATE "C", bucket
@@ -60,7 +73,8 @@ export function applyChangesSql(changes: string): string[] {
       dur_count = r.dur_count + EXCLUDED.dur_count,
       dur_sum = r.dur_sum + EXCLUDED.dur_sum,
       dur_max = greatest(r.dur_max, EXCLUDED.dur_max),
-      hist = job_rollup_hist_add(r.hist, EXCLUDED.hist)`;
+      hist = job_rollup_hist_add(r.hist, EXCLUDED.hist),
+      latest = greatest(r.latest, EXCLUDED.latest)`;
   const reasons = `
     WITH ${keyed(changes)}
     INSERT INTO job_rollup_reasons AS r (grain, worker, bucket, reason, n)

@@ -1,7 +1,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { windowMetricsQuery, type WindowMetricsRow } from '../window-metrics-query.ts';
 import { backfillRollups, type BackfillClient } from './backfill.ts';
-import { foldPendingSql } from './rollup-upserts.ts';
+import { foldPendingSql, MINUTE_KEEP_HOURS } from './rollup-upserts.ts';
 import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import { rollupWindow } from './rollup-metrics.ts';
 import { rollupMetricsQuery } from './rollup-metrics-query.ts';
@@ -45,13 +45,16 @@ export async function verifyWindow(pool: DatabasePool, hours: number, worker?: s
   });
 }
 
+/** Minutes past the horizon are left to the next fold's cleanup, and no longer read: not compared. */
+const kept = `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')`;
+
 const normalised = (rollups: string, reasons: string) => `
   SELECT 'stats' AS kind, grain, worker, bucket, NULL AS reason,
          ARRAY[completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, coalesce(dur_max, -1)] AS counts,
          hist
-  FROM ${rollups} WHERE completed + retryable + discarded + cancelled + snoozed <> 0
+  FROM ${rollups} WHERE completed + retryable + discarded + cancelled + snoozed <> 0 AND ${kept}
   UNION ALL
-  SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${reasons} WHERE n <> 0`;
+  SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${reasons} WHERE n <> 0 AND ${kept}`;
 
 const shadowTables = async (client: BackfillClient) => {
   await client.query('CREATE TEMP TABLE job_rollups (LIKE public.job_rollups INCLUDING ALL) ON COMMIT DROP');

@@ -7,14 +7,16 @@ const HOUR_GRAIN_MAX_HOURS = 24 * 31;
 
 /**
  * About how many rows the window (now() − hours, now()] holds: the counts of every rollup bucket it
- * touches, so at most one bucket too many at each end, and without rows still pending a fold (one
- * second's worth). Enough to choose between the exact and the rollup query without running both.
+ * touches, so at most one bucket too many at each end, plus the pending rows (of any time and
+ * worker) counted up to `limit` + 1, so a backlog after a burst is never read row by row. Enough to
+ * choose between the exact and the rollup query without running both.
  */
-export function windowSizeQuery(hours: number, worker?: string) {
+export function windowSizeQuery(hours: number, limit: number, worker?: string) {
   const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
   const scope = scopeOf(worker);
   return sql.prepared(`window_size_${scope.name}`, z.object({ rows: z.number().int() }))`
-    SELECT coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)::bigint AS rows
+    SELECT (coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)
+      + (SELECT count(*) FROM (SELECT FROM job_rollup_pending LIMIT ${limit + 1}) q))::bigint AS rows
     FROM job_rollups r
     WHERE r.grain = ${grain} AND ${scope.rollups('r')}
       AND r.bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})

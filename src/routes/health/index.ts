@@ -2,17 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'slonik';
 import { Type } from 'typebox';
 import { z } from 'zod';
-import { expectedMigration, MIGRATIONS_TABLE } from '../../db/migrate.ts';
+import { knownMigrations, MIGRATIONS_TABLE, schemaDrift } from '../../db/migrate.ts';
 import { databaseUnavailable } from '../../http/errors.ts';
 import { isDatabaseUnavailable } from '../../http/failures.ts';
 import { problemResponse } from '../../schemas/problem.ts';
 
-const latestMigrationQuery = sql.type(z.object({ name: z.string() }))`
-  SELECT name FROM ${sql.identifier([MIGRATIONS_TABLE])} ORDER BY id DESC LIMIT 1
+const appliedMigrationsQuery = sql.type(z.object({ name: z.string() }))`
+  SELECT name FROM ${sql.identifier([MIGRATIONS_TABLE])} ORDER BY id
 `;
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const expected = expectedMigration();
+  const expected = knownMigrations();
 
   fastify.get('/live', {
     schema: {
@@ -37,9 +37,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     handler: async (request) => {
-      let latest: string | null;
+      let applied: readonly string[];
       try {
-        latest = (await fastify.db.maybeOne(latestMigrationQuery))?.name ?? null;
+        applied = await fastify.db.anyFirst(appliedMigrationsQuery);
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
         const detail = isDatabaseUnavailable(error)
@@ -47,11 +47,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           : 'The migrations table cannot be read; run npm run migrate -- up';
         throw databaseUnavailable(detail);
       }
-      if (latest !== expected) {
-        const detail = `The latest applied migration is ${latest ?? 'none'}, this release expects ${expected}`;
-        throw databaseUnavailable(detail);
-      }
-      return { status: 'ready' as const, migration: expected };
+      const drift = schemaDrift(applied, expected);
+      if (drift) throw databaseUnavailable(drift);
+      return { status: 'ready' as const, migration: expected.at(-1) ?? '' };
     },
   });
 };

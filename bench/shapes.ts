@@ -1,0 +1,283 @@
+/**
+ * npm run bench:shapes -- [--rows N] [--shape uniform,burst,late] [--requests R] [--seconds S] [--report FILE]
+ * Every window, however the rows fall in time. A fresh embedded PostgreSQL (fsync off) gets N rows
+ * (default 10M) over 365 days with the seed's shape (bench/lib/seed-shape.ts), the window indexes and
+ * the rollup migrations; then the shapes are added one after another, each by plain SQL while the
+ * service runs (so they accumulate: "late" also holds the burst):
+ * - uniform: nothing more;
+ * - burst: N/10 rows in the hour before now(), one INSERT; reads are timed while the fold catches up
+ *   (≥ 500k rows pending at 10M), then once it has;
+ * - late: N/20 rows stamped 1 h to 7 days in the past and 2,000 up to 5 minutes in the future.
+ * For each shape: every window of /metrics/system and /metrics/worker/{name} (big and small worker)
+ * and the time series, one client after another (p95 of R requests each, coalescing off); then 10
+ * connections asking random different windows for S seconds, coalescing off and on; then the answers
+ * against the raw oracle (src/metrics/rollup/verify.ts) and a time series against a GROUP BY.
+ * Writes its section of docs/BENCHMARKS.md and docs/BENCHMARKS-shapes.json.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { knownMigrations, migrate } from '../src/db/migrate.ts';
+import { createDatabasePool } from '../src/db/pool.ts';
+import { verifyWindow } from '../src/metrics/rollup/verify.ts';
+import { replaceSection } from './report.ts';
+import { machine } from './lib/seeded-database.ts';
+import { BIG_WORKER, loadSql, SMALL_WORKER } from './lib/seed-shape.ts';
+import { startScript, startService } from './service.ts';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '10000000' },
+    shape: { type: 'string', default: 'uniform,burst,late' },
+    requests: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '10' },
+    report: { type: 'string', default: 'docs/BENCHMARKS.md' },
+  },
+});
+const ROWS = Number(values.rows);
+const SHAPES = values.shape.split(',');
+const REQUESTS = Number(values.requests);
+const SECONDS = Number(values.seconds);
+const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+const WINDOWS = [1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720, 1440, 2160, 4380, 8760];
+const SCOPES = [
+  ['system', '/metrics/system'],
+  ['big worker', `/metrics/worker/${encodeURIComponent(BIG_WORKER)}`],
+  ['small worker', `/metrics/worker/${encodeURIComponent(SMALL_WORKER)}`],
+] as const;
+const SERIES = [
+  ['system', 24, 'hour'], ['system', 168, 'hour'], ['system', 720, 'hour'], ['system', 8760, 'day'],
+  ['big worker', 24, 'hour'], ['big worker', 720, 'day'], ['small worker', 168, 'hour'],
+] as const;
+const pathOf = (scope: string) => SCOPES.find(([name]) => name === scope)![1];
+
+const quantile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
+};
+
+async function timed(url: string): Promise<{ ms: number; status: number; meta?: { method: string; rows: number } }> {
+  const start = performance.now();
+  const response = await fetch(url);
+  const body = (await response.json()) as { meta?: { method: string; rows: number } };
+  return { ms: performance.now() - start, status: response.status, meta: body.meta };
+}
+
+/** A random question: any window 1–8760 h of any scope, a time series one time in seven. */
+function randomPath(): string {
+  const hours = 1 + Math.floor(Math.random() ** 2 * 8760);
+  const [, path] = SCOPES[Math.floor(Math.random() * SCOPES.length)]!;
+  if (Math.random() < 1 / 7) return `${path}/timeseries?hours=${Math.min(hours, 2160)}&bucket=${hours > 720 ? 'day' : 'hour'}`;
+  return `${path}?hours=${hours}`;
+}
+
+/** `clients` loops of random questions until `until()` says stop: latencies, statuses. */
+async function load(base: string, clients: number, until: () => boolean | Promise<boolean>, path: () => string = randomPath) {
+  const times: number[] = [];
+  const statuses = new Map<number, number>();
+  let stop = false;
+  const watcher = (async () => {
+    while (!(await until())) await new Promise((r) => setTimeout(r, 100));
+    stop = true;
+  })();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (!stop) {
+        const r = await timed(base + path());
+        times.push(r.ms);
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      }
+    }),
+  );
+  await watcher;
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    requests: times.length,
+    per_s: times.length / seconds,
+    p50: quantile(times, 0.5),
+    p95: quantile(times, 0.95),
+    p99: quantile(times, 0.99),
+    max: Math.max(...times),
+    non_200: [...statuses].filter(([s]) => s !== 200).map(([s, n]) => `${n} × ${s}`).join(', ') || '0',
+  };
+}
+const forSeconds = (s: number) => {
+  const end = performance.now() + s * 1000;
+  return () => performance.now() >= end;
+};
+
+const dir = await mkdtemp(join(tmpdir(), 'job-metrics-shapes-'));
+const server = await startEmbeddedPostgres({ dir, ephemeral: true });
+const admin = new pg.Client({ connectionString: server.url });
+const children: { stop(): Promise<unknown> }[] = [];
+let nextJob = ROWS + 1;
+const insert = async (rows: number, insertedAt: string) => {
+  await admin.query(loadSql(nextJob, nextJob + rows - 1, insertedAt));
+  nextJob += rows;
+};
+const pending = async () => Number((await admin.query('SELECT count(*) AS n FROM job_rollup_pending')).rows[0].n);
+try {
+  await admin.connect();
+  await admin.query('SET statement_timeout = 0');
+  const all = knownMigrations();
+  await migrate(server.url, { direction: 'up', count: all.findIndex((name) => name.endsWith('_create-job-rollups')) });
+  let t0 = performance.now();
+  for (let from = 1; from <= ROWS; from += 500_000) {
+    const to = Math.min(ROWS, from + 499_999);
+    await admin.query(loadSql(from, to, `now() - make_interval(secs => 365 * 86400.0 * (${ROWS} - i + random()) / ${ROWS})`));
+    log(`loaded ${to} / ${ROWS}`);
+  }
+  await admin.query('CREATE INDEX IF NOT EXISTS idx_job_summaries_inserted_at ON job_execution_summaries (inserted_at, id)');
+  await admin.query('CREATE INDEX IF NOT EXISTS idx_job_summaries_worker_inserted_at ON job_execution_summaries (worker, inserted_at, id)');
+  await admin.query('VACUUM ANALYZE job_execution_summaries');
+  const loadS = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  await migrate(server.url, { direction: 'up' });
+  const migrateS = (performance.now() - t0) / 1000;
+  await admin.query('VACUUM ANALYZE job_rollups');
+  await admin.query('VACUUM ANALYZE job_rollup_reasons');
+  log(`load + indexes ${loadS.toFixed(0)} s, rollup migrations (backfill) ${migrateS.toFixed(0)} s`);
+
+  const env = { DATABASE_URL: server.url, LOG_LEVEL: 'warn' };
+  const on = await startService({ ...env, METRICS_COALESCE: 'on' });
+  children.push(on);
+  const off = await startService({ ...env, METRICS_COALESCE: 'off' });
+  children.push(off);
+  const hello = await startScript(new URL('./lib/hello-server.ts', import.meta.url).pathname, {});
+  children.push(hello);
+  const pool = await createDatabasePool(server.url, { statementTimeoutMs: 600_000, connectionTimeoutMs: 10_000 });
+  const info = await machine(server.url);
+  const sections: string[] = [];
+  const results: Record<string, unknown> = {};
+
+  for (const shape of SHAPES) {
+    log(`shape ${shape}`);
+    let catchUp: Awaited<ReturnType<typeof load>> | undefined;
+    let catchUpPending = 0;
+    let drainS = 0;
+    if (shape === 'burst') {
+      const burst = Math.round(ROWS / 10);
+      await insert(burst, `now() - make_interval(secs => 3600 * random())`);
+      catchUpPending = await pending();
+      const threshold = Math.min(500_000, Math.round(catchUpPending / 2));
+      t0 = performance.now();
+      catchUp = await load(off.base, 2, async () => (await pending()) < threshold);
+      while ((await pending()) > 0) await new Promise((r) => setTimeout(r, 200));
+      drainS = (performance.now() - t0) / 1000;
+      log(`burst of ${burst}: ${catchUpPending} pending; while ≥ ${threshold}: ${JSON.stringify(catchUp)}; drained in ${drainS.toFixed(1)} s`);
+    } else if (shape === 'late') {
+      await insert(Math.round(ROWS / 20), `now() - make_interval(secs => 3600 + 6 * 86400 * random())`);
+      await insert(2_000, `now() + make_interval(secs => 300 * random())`);
+      while ((await pending()) > 0) await new Promise((r) => setTimeout(r, 200));
+    } else if (shape !== 'uniform') {
+      throw new Error(`unknown shape ${shape}: uniform, burst or late`);
+    }
+
+    // One client, one question after another, coalescing off: p95 of REQUESTS each.
+    const lines: string[] = [];
+    const singles: { label: string; p95: number; max: number; method: string }[] = [];
+    const one = async (label: string, path: string) => {
+      await timed(off.base + path);
+      const runs = [];
+      for (let i = 0; i < REQUESTS; i++) runs.push(await timed(off.base + path));
+      const bad = runs.filter((r) => r.status !== 200).length;
+      const method = runs.at(-1)!.meta ? `${runs.at(-1)!.meta!.method}, ${runs.at(-1)!.meta!.rows} rows` : '';
+      const times = runs.map((r) => r.ms);
+      singles.push({ label, p95: quantile(times, 0.95), max: Math.max(...times), method });
+      lines.push(`| ${label} | ${quantile(times, 0.5).toFixed(1)} | ${quantile(times, 0.95).toFixed(1)} | ${Math.max(...times).toFixed(1)} | ${method}${bad ? `, ${bad} not 200` : ''} |`);
+    };
+    for (const [scope, path] of SCOPES) for (const hours of WINDOWS) await one(`${scope} ${hours} h`, `${path}?hours=${hours}`);
+    for (const [scope, hours, bucket] of SERIES) await one(`${scope} timeseries ${hours} h by ${bucket}`, `${pathOf(scope)}/timeseries?hours=${hours}&bucket=${bucket}`);
+    const worst = singles.reduce((a, b) => (b.p95 > a.p95 ? b : a));
+    log(`one client: worst p95 ${worst.p95.toFixed(1)} ms (${worst.label})`);
+
+    // Ten connections, random different windows: coalescing cannot help; then with it on.
+    const crowdOff = await load(off.base, 10, forSeconds(SECONDS));
+    const crowdOn = await load(on.base, 10, forSeconds(SECONDS));
+    const helloCrowd = await load(hello.base, 10, forSeconds(Math.min(SECONDS, 5)), () => '/hello');
+    log(`10 connections: off ${JSON.stringify(crowdOff)}; on ${JSON.stringify(crowdOn)}; hello ${helloCrowd.per_s.toFixed(0)} req/s`);
+
+    // The answers against the raw oracle, in one snapshot each; a time series against a GROUP BY.
+    const checks: string[] = [];
+    for (const [scope, worker] of [['system', undefined], ['big worker', BIG_WORKER], ['small worker', SMALL_WORKER]] as const) {
+      for (const hours of [1, 24, 168, 8760]) {
+        const found = await verifyWindow(pool, hours, worker);
+        checks.push(found.length === 0 ? `${scope} ${hours} h equal` : `${scope} ${hours} h: ${found.join('; ')}`);
+      }
+    }
+    const series = (await (await fetch(`${off.base}/metrics/system/timeseries?hours=24&bucket=hour`)).json()) as {
+      window: { from: string; to: string };
+      points: { start: string; executions: number }[];
+    };
+    const { rows: oracle } = await admin.query(
+      `SELECT date_trunc('hour', inserted_at, 'UTC') AS start, count(*)::int AS n FROM job_execution_summaries
+       WHERE inserted_at > $1 AND inserted_at <= $2 GROUP BY 1`,
+      [series.window.from, series.window.to],
+    );
+    const byHour = new Map(oracle.map((r) => [new Date(r.start).toISOString(), r.n as number]));
+    const seriesOk = series.points.every((p) => (byHour.get(p.start) ?? 0) === p.executions);
+    checks.push(`system time series 24 h by hour ${seriesOk ? 'equal' : 'DIFFERS'} (at the window the answer reports)`);
+    const mismatches = checks.filter((c) => !c.endsWith('equal') && !c.includes('equal ('));
+    log(mismatches.length ? `ORACLE MISMATCH: ${mismatches.join(' | ')}` : 'every answer checked equals the raw oracle');
+
+    results[shape] = { singles, crowdOff, crowdOn, hello: helloCrowd.per_s, catchUp, catchUpPending, drainS, checks };
+    const ratio = (x: number) => `${((x / helloCrowd.per_s) * 100).toFixed(1)} %`;
+    sections.push(
+      `### ${shape}${shape === 'burst' ? ` (+${Math.round(ROWS / 10).toLocaleString('en')} rows in the last hour)` : shape === 'late' ? ` (+${Math.round(ROWS / 20).toLocaleString('en')} rows 1 h–7 d late, 2,000 up to 5 min ahead)` : ''}`,
+      '',
+      `Load average ${(await machine(server.url)).load} after the shape's reads.`,
+      '',
+      ...(catchUp
+        ? [
+            `While the fold caught up (${catchUpPending.toLocaleString('en')} rows pending after the burst's INSERT, measured while ≥ ${Math.min(500_000, Math.round(catchUpPending / 2)).toLocaleString('en')}; drained in ${drainS.toFixed(1)} s): ` +
+              `2 clients, random windows, ${catchUp.requests} requests, p50 ${catchUp.p50.toFixed(0)} ms, p95 ${catchUp.p95.toFixed(0)} ms, max ${catchUp.max.toFixed(0)} ms, not 200: ${catchUp.non_200}.`,
+            '',
+          ]
+        : []),
+      `One client (coalescing off), ${REQUESTS} requests each: worst p95 **${worst.p95.toFixed(1)} ms** (${worst.label}).`,
+      '',
+      '| 10 connections, random windows 1–8760 h | req/s | share of hello-world | p50 ms | p95 ms | p99 ms | max ms | not 200 |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
+      `| coalescing off | ${crowdOff.per_s.toFixed(0)} | ${ratio(crowdOff.per_s)} | ${crowdOff.p50.toFixed(1)} | ${crowdOff.p95.toFixed(1)} | ${crowdOff.p99.toFixed(1)} | ${crowdOff.max.toFixed(0)} | ${crowdOff.non_200} |`,
+      `| coalescing on | ${crowdOn.per_s.toFixed(0)} | ${ratio(crowdOn.per_s)} | ${crowdOn.p50.toFixed(1)} | ${crowdOn.p95.toFixed(1)} | ${crowdOn.p99.toFixed(1)} | ${crowdOn.max.toFixed(0)} | ${crowdOn.non_200} |`,
+      `| hello-world route (ceiling) | ${helloCrowd.per_s.toFixed(0)} | 100 % | ${helloCrowd.p50.toFixed(1)} | ${helloCrowd.p95.toFixed(1)} | ${helloCrowd.p99.toFixed(1)} | ${helloCrowd.max.toFixed(0)} | ${helloCrowd.non_200} |`,
+      '',
+      `Raw oracle at the end: ${mismatches.length ? `**${mismatches.join('; ')}**` : `all ${checks.length} checks equal (counts, reasons, avg, max exact; percentiles within the bound)`}.`,
+      '',
+      '<details><summary>every URL, one client</summary>',
+      '',
+      '| URL | p50 ms | p95 ms | max ms | meta |',
+      '|---|---:|---:|---:|---|',
+      ...lines,
+      '',
+      '</details>',
+      '',
+    );
+  }
+  await pool.end();
+  const command = `npm run bench:shapes -- ${process.argv.slice(2).join(' ')}`.trim();
+  await writeFile(values.report.replace(/\.md$/, '') + '-shapes.json', `${JSON.stringify({ command, info, results }, null, 2)}\n`);
+  await replaceSection(
+    values.report,
+    `Shapes: uniform, burst, late (${(ROWS / 1e6).toString()}M rows)`,
+    [
+      `\`${command}\` (bench/shapes.ts): ${ROWS.toLocaleString('en')} rows over 365 days, shapes added in turn by plain SQL while the service runs and folds every second. ` +
+        `Commit ${info.commit}, ${info.date}, Node ${info.node}, PostgreSQL ${info.postgres}, ${info.cpus}, load average ${info.load} at the start ` +
+        `(other helpers' builds and tests share the 2 cores). Load ${loadS.toFixed(0)} s, rollup migrations with backfill ${migrateS.toFixed(0)} s.`,
+      '',
+      ...sections,
+    ].join('\n'),
+  );
+  log(`wrote ${values.report}`);
+} finally {
+  for (const child of children) await child.stop();
+  await admin.end().catch(() => {});
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+}

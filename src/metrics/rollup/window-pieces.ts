@@ -1,0 +1,103 @@
+import { sql, type FragmentSqlToken } from 'slonik';
+import type { scopeOf } from '../scope.ts';
+import { MINUTE_READ_HOURS } from './rollup-upserts.ts';
+
+type Scope = ReturnType<typeof scopeOf>;
+
+/**
+ * The window (t_from, t_to] cut into disjoint pieces, so each row is counted exactly once and no
+ * piece read from raw rows grows with the rate:
+ * - raw rows of (t_from, m1): under a minute when the window starts within the minute rollups'
+ *   reach (MINUTE_READ_HOURS), else under an hour (old hours hold what a year spreads there);
+ * - rollup rows of whole minutes, hours, days and months in between, nested: hours [hl, hh) inside
+ *   the minutes [m1, m2), days [dl, dh) inside the hours, months [ml, mh) inside the days (an empty
+ *   range sits at its parent's end); `top` ('hour', 'day' or 'month', a parameter) is the coarsest
+ *   grain used, so a time series gets pieces that each fall in one of its buckets;
+ * - the bucket holding t_to, [m2, m2 + grain `eg`): its rollup row when none of its rows lies after
+ *   t_to (`latest`, or no row at all), else its raw rows up to t_to — future-stamped rows are the
+ *   only reason for that raw read;
+ * - rows still pending a fold inside the rollup pieces, read like raw rows.
+ *
+ * The CTEs end in `ending` (one row: the bounds, the boundaries and `whole_end`).
+ */
+export function windowSpans(tTo: FragmentSqlToken, tFrom: FragmentSqlToken, top: string, scope: Scope): FragmentSqlToken {
+  return sql.fragment`
+    bounds AS (SELECT ${tTo} AS t_to, ${tFrom} AS t_from, ${top}::text AS top),
+    b1 AS (
+      SELECT *,
+        t_from >= now() - make_interval(hours => ${MINUTE_READ_HOURS}) AS fine_start,
+        t_to >= now() - make_interval(hours => ${MINUTE_READ_HOURS}) AS fine_end,
+        date_trunc('hour', t_from, 'UTC') + interval '1 hour' AS h1,
+        date_trunc('hour', t_to, 'UTC') AS h2
+      FROM bounds
+    ),
+    b2 AS (
+      SELECT *,
+        CASE WHEN fine_start THEN date_trunc('minute', t_from, 'UTC') + interval '1 minute' ELSE h1 END AS m1,
+        CASE WHEN fine_end THEN date_trunc('minute', t_to, 'UTC') ELSE h2 END AS m2,
+        CASE WHEN date_trunc('day', h1, 'UTC') = h1 THEN h1 ELSE date_trunc('day', h1, 'UTC') + interval '24 hours' END AS d1,
+        date_trunc('day', h2, 'UTC') AS d2
+      FROM b1
+    ),
+    b3 AS (
+      SELECT *,
+        CASE WHEN date_trunc('month', d1, 'UTC') = d1 THEN d1
+             ELSE date_trunc('month', date_trunc('month', d1, 'UTC') + interval '768 hours', 'UTC') END AS mo1,
+        date_trunc('month', d2, 'UTC') AS mo2,
+        CASE WHEN fine_end THEN 'minute' ELSE 'hour' END AS eg
+      FROM b2
+    ),
+    b4 AS (
+      SELECT *, CASE WHEN h1 < h2 THEN h1 ELSE m2 END AS hl, CASE WHEN h1 < h2 THEN h2 ELSE m2 END AS hh FROM b3
+    ),
+    b5 AS (
+      SELECT *,
+        CASE WHEN top <> 'hour' AND h1 < h2 AND d1 < d2 THEN d1 ELSE hh END AS dl,
+        CASE WHEN top <> 'hour' AND h1 < h2 AND d1 < d2 THEN d2 ELSE hh END AS dh
+      FROM b4
+    ),
+    spans AS (
+      SELECT *,
+        CASE WHEN top = 'month' AND dl < dh AND mo1 < mo2 THEN mo1 ELSE dh END AS ml,
+        CASE WHEN top = 'month' AND dl < dh AND mo1 < mo2 THEN mo2 ELSE dh END AS mh
+      FROM b5
+    ),
+    ending AS (
+      SELECT p.*, coalesce(
+        (SELECT coalesce(e.latest <= p.t_to, false) FROM job_rollups e WHERE e.grain = p.eg AND ${scope.rollups('e')} AND e.bucket = p.m2),
+        true) AS whole_end
+      FROM spans p
+    )`;
+}
+
+/** The rollup rows of the pieces, from `job_rollups` or `job_rollup_reasons` (needs `ending`). */
+export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: Scope): FragmentSqlToken {
+  const table = sql.identifier([name]);
+  const piece = (grain: string, from: string, to: string) =>
+    sql.fragment`SELECT t.* FROM ${table} t, ending p
+      WHERE t.grain = ${sql.literalValue(grain)} AND ${scope.rollups('t')} AND t.bucket >= p.${sql.identifier([from])} AND t.bucket < p.${sql.identifier([to])}`;
+  return sql.fragment`
+    ${piece('month', 'ml', 'mh')}
+    UNION ALL ${piece('day', 'dl', 'ml')} UNION ALL ${piece('day', 'mh', 'dh')}
+    UNION ALL ${piece('hour', 'hl', 'dl')} UNION ALL ${piece('hour', 'dh', 'hh')}
+    UNION ALL ${piece('minute', 'm1', 'hl')} UNION ALL ${piece('minute', 'hh', 'm2')}
+    UNION ALL SELECT t.* FROM ${table} t, ending p WHERE p.whole_end AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2`;
+}
+
+/** Raw rows of the two edges (inserted_at, state, reason, duration_ms); pending rows there are among them. */
+export function edgeRows(scope: Scope): FragmentSqlToken {
+  const fields = sql.fragment`s.inserted_at, s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END AS reason, s.duration_ms`;
+  return sql.fragment`
+    SELECT ${fields} FROM job_execution_summaries s, ending p
+    WHERE s.inserted_at > p.t_from AND s.inserted_at < p.m1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
+    UNION ALL
+    SELECT ${fields} FROM job_execution_summaries s, ending p
+    WHERE NOT p.whole_end AND s.inserted_at >= p.m2 AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}`;
+}
+
+/** Inserted rows of the rollup pieces not folded yet, read like raw rows (rollup-upserts.ts). */
+export function pendingRows(scope: Scope): FragmentSqlToken {
+  return sql.fragment`
+    SELECT q.inserted_at, q.state, q.reason, q.duration_ms FROM job_rollup_pending q, ending p
+    WHERE q.inserted_at >= p.m1 AND (q.inserted_at < p.m2 OR (p.whole_end AND q.inserted_at <= p.t_to)) ${scope.rows('q')}`;
+}
