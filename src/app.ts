@@ -15,6 +15,7 @@ import errorHandler from './plugins/app/error-handler.ts';
 import gracefulClose from './plugins/app/graceful-close.ts';
 import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
+import retentionPruner from './plugins/app/retention-pruner.ts';
 import rollupFoldLoop from './plugins/app/rollup-fold-loop.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
@@ -99,9 +100,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auth, { ingestToken: config.ingestToken, readToken: config.readToken });
   await app.register(openapi);
   await app.register(database, { pool: options.pool, closePool: options.closePool });
-  await app.register(metricsRepository, { exactMaxRows: config.exactMaxRows, shareReads: config.coalesceMetrics });
+  await app.register(metricsRepository, {
+    exactMaxRows: config.exactMaxRows,
+    shareReads: config.coalesceMetrics,
+    retentionDays: config.retentionDays,
+  });
   await app.register(rollupFoldLoop, { intervalMs: config.rollupFoldIntervalMs });
-  await app.register(executionListRepository);
+  await app.register(retentionPruner, { retentionDays: config.retentionDays, intervalMs: config.retentionPruneIntervalMs });
+  await app.register(executionListRepository, { retentionDays: config.retentionDays });
   // Before the routes: it times each route's requests.
   await app.register(prometheus, { maxReasons: config.prometheusMaxReasons });
 

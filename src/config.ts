@@ -10,6 +10,9 @@
  */
 export const EXACT_MAX_ROWS = 10_000;
 
+/** A century: beyond it "keep everything" is what is meant, and that is RETENTION_DAYS unset. */
+export const MAX_RETENTION_DAYS = 36_500;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -30,6 +33,10 @@ export interface Config {
   coalesceMetrics: boolean;
   /** How often inserted rows are folded into the rollups; 0: never by this process (another one, or cron, does). */
   rollupFoldIntervalMs: number;
+  /** Raw rows older than this many days are pruned (the rollups keep their counts); undefined: keep every row. */
+  retentionDays: number | undefined;
+  /** How often this process prunes when `retentionDays` is set; 0: never by this process (cron runs `npm run prune`). */
+  retentionPruneIntervalMs: number;
   /** Reason series per worker on `GET /metrics`; the rest are summed into one "other" series. */
   prometheusMaxReasons: number;
   /** Unset: `POST /job-executions` answers 403 (ingest disabled). */
@@ -125,6 +132,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWritesPerMin: env.RATE_LIMIT_WRITES_PER_MIN
       ? integer(env, 'RATE_LIMIT_WRITES_PER_MIN', 0, 1, 1_000_000)
       : undefined,
+    retentionDays: env.RETENTION_DAYS ? integer(env, 'RETENTION_DAYS', 0, 1, MAX_RETENTION_DAYS) : undefined,
+    retentionPruneIntervalMs: integer(env, 'RETENTION_PRUNE_INTERVAL_MS', 600_000, 0, 86_400_000),
     prometheusMaxReasons: integer(env, 'PROMETHEUS_MAX_REASONS', 20, 0, 1_000),
     ingestToken: token(env, 'INGEST_TOKEN'),
     readToken: token(env, 'READ_TOKEN'),

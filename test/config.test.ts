@@ -18,6 +18,11 @@ t.test('defaults need no environment at all', async (t) => {
   t.equal(loadConfig({ PROMETHEUS_MAX_REASONS: '0' }).prometheusMaxReasons, 0, 'every reason summed as "other"');
 });
 
+t.test('retention is off unless RETENTION_DAYS is set', async (t) => {
+  t.match(loadConfig({}), { retentionDays: undefined, retentionPruneIntervalMs: 600_000 });
+  t.match(loadConfig({ RETENTION_DAYS: '30', RETENTION_PRUNE_INTERVAL_MS: '0' }), { retentionDays: 30, retentionPruneIntervalMs: 0 });
+});
+
 t.test('tokens are read as given', async (t) => {
   const config = loadConfig({ INGEST_TOKEN: 'a'.repeat(64), READ_TOKEN: 'AbC-._~+/0123456789==' });
   t.equal(config.ingestToken, 'a'.repeat(64));
@@ -46,6 +51,10 @@ t.test('a bad value names its variable', async (t) => {
     [{ METRICS_EXACT_MAX_ROWS: '-5' }, 'METRICS_EXACT_MAX_ROWS'],
     [{ METRICS_COALESCE: 'yes' }, 'METRICS_COALESCE'],
     [{ ROLLUP_FOLD_INTERVAL_MS: '1s' }, 'ROLLUP_FOLD_INTERVAL_MS'],
+    [{ RETENTION_DAYS: '0' }, 'RETENTION_DAYS'],
+    [{ RETENTION_DAYS: '30d' }, 'RETENTION_DAYS'],
+    [{ RETENTION_DAYS: '36501' }, 'RETENTION_DAYS'],
+    [{ RETENTION_PRUNE_INTERVAL_MS: '-1' }, 'RETENTION_PRUNE_INTERVAL_MS'],
     [{ INGEST_TOKEN: 'short' }, 'INGEST_TOKEN'],
     [{ INGEST_TOKEN: 'has a space in it 0123456789' }, 'INGEST_TOKEN'],
     [{ INGEST_TOKEN: 'x'.repeat(1025) }, 'INGEST_TOKEN'],

@@ -34,6 +34,8 @@ t.test('a real Prometheus scrapes the service on demo data and its PromQL answer
   const prometheus = await startPrometheus(t, { target, token: TOKEN });
   await prometheus.waitFor('up{job="job-metrics"} == 1', (r) => r.length === 1);
   await prometheus.waitFor('sum(job_executions_total)', (r) => r.length === 1);
+  // A scrape is observed once answered, so the HTTP histogram shows from the second scrape on.
+  await prometheus.waitFor('count(http_request_duration_seconds_count)', (r) => r.length === 1);
 
   const { rows } = await db.pool.one(sql.type(z.object({ rows: z.number() }))`SELECT count(*) AS rows FROM job_execution_summaries`);
   const total = await prometheus.query('sum(job_executions_total)');

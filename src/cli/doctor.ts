@@ -10,6 +10,7 @@ import { createDatabasePool } from '../db/pool.ts';
 import { reachableCheck, migrationsCheck, indexesCheck } from '../doctor/database-checks.ts';
 import { consistencyCheck, queryTimeCheck, unknownShareCheck } from '../doctor/metrics-checks.ts';
 import { foldBacklogCheck, rollupsCheck } from '../doctor/rollup-checks.ts';
+import { pruneCheck } from '../doctor/retention-checks.ts';
 import { describeError, fail, runChecks, type Check } from '../doctor/report.ts';
 import { healthCheck, serviceConsistencyCheck } from '../doctor/service-checks.ts';
 import { openTarget } from '../doctor/target.ts';
@@ -28,7 +29,9 @@ await runCli(async () => {
   const base = values.url === undefined ? undefined : urlOption(values.url);
   const hours = hoursOption(values.hours);
   const limit = maxMs();
-  const target = await openTarget(loadConfig());
+  const config = loadConfig();
+  const { retentionDays } = config;
+  const target = await openTarget(config);
   try {
     const pool = await createDatabasePool(target.url, { statementTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxPoolSize: 2 }).catch(
       (error: unknown) => new Error(describeError(error)),
@@ -39,19 +42,20 @@ await runCli(async () => {
       process.exitCode = 1;
       return;
     }
-    const metrics = createMetricsRepository(pool);
+    const metrics = createMetricsRepository(pool, { retentionDays });
     const checks: Check[] = [
       reachableCheck(pool, target.description),
       migrationsCheck(target.url),
       indexesCheck(pool),
-      consistencyCheck(pool, metrics, hours),
-      rollupsCheck(pool, hours),
+      consistencyCheck(pool, metrics, hours, retentionDays),
+      rollupsCheck(pool, hours, retentionDays),
       foldBacklogCheck(pool),
+      pruneCheck(pool, retentionDays),
       unknownShareCheck(pool),
       queryTimeCheck(pool, metrics, limit, hours),
       ...(base === undefined
         ? []
-        : [healthCheck(base, '/health/live'), healthCheck(base, '/health/ready'), serviceConsistencyCheck(base, pool, hours)]),
+        : [healthCheck(base, '/health/live'), healthCheck(base, '/health/ready'), serviceConsistencyCheck(base, pool, hours, retentionDays)]),
     ];
     const failed = await runChecks('doctor', checks);
     await pool.end();

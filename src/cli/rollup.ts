@@ -18,7 +18,7 @@ import { runCli } from './run-cli.ts';
 
 const USAGE = 'usage: npm run rollup -- verify [--hours N] | rebuild | fold';
 
-async function verify(databaseUrl: string, hours: number): Promise<number> {
+async function verify(databaseUrl: string, hours: number, retentionDays: number | undefined): Promise<number> {
   const pool = await createDatabasePool(databaseUrl, { statementTimeoutMs: 600_000, connectionTimeoutMs: 10_000, maxPoolSize: 2 });
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -26,15 +26,15 @@ async function verify(databaseUrl: string, hours: number): Promise<number> {
   try {
     const workers = (await pool.any(workersQuery())).map((w) => w.worker);
     for (const worker of [undefined, ...workers]) {
-      const found = await verifyWindow(pool, hours, worker);
+      const found = await verifyWindow(pool, hours, worker, retentionDays);
       failures += found.length;
       for (const line of found) console.log(`DIFF  ${worker ?? '(system)'} ${hours} h  ${line}`);
     }
-    console.log(`${workers.length + 1} windows of ${hours} h compared with the raw oracle`);
-    const drift = await auditRollups(client, 50);
+    console.log(`${workers.length + 1} windows of ${hours} h compared with the raw oracle (the hours after the retention horizon, if any)`);
+    const drift = await auditRollups(client, 50, retentionDays);
     failures += drift.length;
     for (const line of drift) console.log(`DRIFT ${line}`);
-    console.log('every rollup bucket compared with a rebuild from the raw rows');
+    console.log('every rollup bucket from the retention horizon on compared with a rebuild from the raw rows');
   } finally {
     await client.end();
     await pool.end();
@@ -64,7 +64,7 @@ async function fold(databaseUrl: string): Promise<void> {
 
 await runCli(async () => {
   const [command, ...rest] = process.argv.slice(2);
-  const { databaseUrl } = loadConfig();
+  const { databaseUrl, retentionDays } = loadConfig();
   if (!databaseUrl) throw new Error('DATABASE_URL is not set');
   if (command === 'rebuild' && rest.length === 0) return rebuild(databaseUrl);
   if (command === 'fold' && rest.length === 0) return fold(databaseUrl);
@@ -76,7 +76,7 @@ await runCli(async () => {
     }
     hours = Number(rest[1]);
   }
-  const failures = await verify(databaseUrl, hours);
+  const failures = await verify(databaseUrl, hours, retentionDays);
   if (failures > 0) throw new Error(`${failures} difference(s) between the rollups and the raw rows`);
   console.log('PASS: the rollups agree with the raw rows');
 });

@@ -1,6 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import { Value } from 'typebox/value';
 import { SystemMetricsSchema } from '../schemas/metrics.ts';
+import { hoursInsideHorizon } from '../retention/status.ts';
 import { compareAnswer, type CountedAnswer } from './compare.ts';
 import { describeAnswer, httpGet } from './http.ts';
 import { fail, pass, type Check } from './report.ts';
@@ -17,11 +18,13 @@ export function healthCheck(base: string, path: '/health/live' | '/health/ready'
 }
 
 /** The running service's /metrics/system against a count in the database, over the answer's own window. */
-export function serviceConsistencyCheck(base: string, pool: DatabasePool, hours: number): Check {
-  const name = `service /metrics/system matches the database (${hours} h)`;
+export function serviceConsistencyCheck(base: string, pool: DatabasePool, requestedHours: number, retentionDays?: number): Check {
+  const name = `service /metrics/system matches the database (${requestedHours} h)`;
   return {
     name,
     run: async () => {
+      const hours = await hoursInsideHorizon(pool, requestedHours, retentionDays);
+      if (hours < 1) return pass(name, 'the retention horizon is less than an hour back: nothing to compare');
       const ask = async () => {
         const answer = await httpGet(base, `/metrics/system?hours=${hours}`);
         if (answer.status !== 200 || !Value.Check(SystemMetricsSchema, answer.body)) {

@@ -2,6 +2,7 @@ import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { JobState } from '../schemas/common.ts';
 import type { Cursor } from './cursor.ts';
+import { horizonSql } from '../retention/horizon.ts';
 
 /**
  * The reason as the partial index idx_job_summaries_cancelled_reason keys it: B-tree entries are
@@ -38,6 +39,8 @@ export const ExecutionListRow = z.object({
   duration_ms: z.number().int().nullable(),
   inserted_at: z.string().nullable(),
   inserted_at_us: z.string().nullable(),
+  horizon: z.string().nullable(),
+  earliest_raw_row: z.string().nullable(),
 });
 export type ExecutionListRow = z.infer<typeof ExecutionListRow>;
 
@@ -54,7 +57,7 @@ function reasonCondition(filter: ReasonFilter): FragmentSqlToken {
  * cursor, plus one row more than asked so the caller knows whether another page follows. The
  * window bounds come back even on an empty page (the LEFT JOIN keeps one row).
  */
-export function executionListQuery(filter: ExecutionListFilter) {
+export function executionListQuery(filter: ExecutionListFilter, retentionDays?: number) {
   const conditions: FragmentSqlToken[] = [
     sql.fragment`s.inserted_at > now() - make_interval(hours => ${filter.hours})`,
     sql.fragment`s.inserted_at <= now()`,
@@ -67,8 +70,14 @@ export function executionListQuery(filter: ExecutionListFilter) {
       (timestamptz 'epoch' + ${String(filter.after.insertedAtUs)}::bigint * interval '1 microsecond', ${String(filter.after.id)}::bigint)`);
   }
   return sql.type(ExecutionListRow)`
-    SELECT now() - make_interval(hours => ${filter.hours}) AS window_from, now() AS window_to, page.*
+    SELECT now() - make_interval(hours => ${filter.hours}) AS window_from, now() AS window_to, page.*,
+      -- Set when the window reaches before the retention horizon: older rows are pruned.
+      reach.horizon,
+      CASE WHEN reach.horizon IS NOT NULL THEN (SELECT min(inserted_at) FROM job_execution_summaries) END AS earliest_raw_row
     FROM (SELECT) AS one
+    CROSS JOIN (
+      SELECT CASE WHEN h > now() - make_interval(hours => ${filter.hours}) THEN h END AS horizon FROM (SELECT ${horizonSql(retentionDays)} AS h) x
+    ) AS reach
     LEFT JOIN LATERAL (
       SELECT s.id, s.job_id, s.attempt, s.worker, s.queue, s.state,
              s.results ->> 'cancel_reason' AS cancel_reason, s.results, s.duration_ms, s.inserted_at,

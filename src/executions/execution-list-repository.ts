@@ -4,10 +4,10 @@ import { encodeCursor } from './cursor.ts';
 import { executionListQuery, type ExecutionListFilter } from './execution-list-query.ts';
 
 /** The drill-down: the executions behind a number, one keyset page at a time. */
-export function createExecutionListRepository(db: DatabasePool) {
+export function createExecutionListRepository(db: DatabasePool, options: { retentionDays?: number } = {}) {
   return {
     async listExecutions(filter: ExecutionListFilter): Promise<ExecutionList> {
-      const rows = await db.any(executionListQuery(filter));
+      const rows = await db.any(executionListQuery(filter, options.retentionDays));
       const first = rows[0]!;
       const found = rows.filter((row) => row.id !== null);
       const page = found.slice(0, filter.limit);
@@ -30,6 +30,7 @@ export function createExecutionListRepository(db: DatabasePool) {
           found.length > filter.limit && last
             ? encodeCursor({ insertedAtUs: BigInt(last.inserted_at_us!), id: BigInt(last.id!) })
             : null,
+        ...(first.horizon === null ? {} : { pruned: { before: first.horizon, earliest_raw_row: first.earliest_raw_row } }),
       };
     },
   };

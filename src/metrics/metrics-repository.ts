@@ -50,10 +50,13 @@ export interface MetricsRepositoryOptions {
   exactMaxRows?: number;
   /** Identical concurrent questions share one read that starts after each was asked (default true). */
   shareReads?: boolean;
+  /** RETENTION_DAYS: windows reaching before the horizon are answered from the rollups. */
+  retentionDays?: number;
 }
 
 export function createMetricsRepository(db: DatabasePool, options: MetricsRepositoryOptions = {}) {
   const exactMaxRows = options.exactMaxRows ?? EXACT_MAX_ROWS;
+  const { retentionDays } = options;
   const exact = async (db: CommonQueryMethods, hours: number, worker?: string) => {
     const row: WindowMetricsRow = await db.one(windowMetricsQuery(hours, worker));
     return toMetrics(hours, exactWindow(row));
@@ -63,12 +66,13 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
    * A window that holds few rows, however long, from the raw rows: exact percentile_cont. Larger
    * ones from the rollups plus under a minute of raw rows at each end (percentiles within the bound),
    * however short: an hour can hold a million rows. The size comes from the rollup counts and a
-   * bounded look at the pending rows, so only one of the two window queries runs.
+   * bounded look at the pending rows, so only one of the two window queries runs. A window reaching
+   * before the retention horizon is the rollups' whatever its size: its oldest raw rows may be gone.
    */
   async function windowMetrics(db: CommonQueryMethods, hours: number, worker?: string): Promise<SystemMetrics> {
-    const { rows } = await db.one(windowSizeQuery(hours, exactMaxRows, worker));
-    if (rows <= exactMaxRows) return exact(db, hours, worker);
-    return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker))));
+    const { rows, pruned } = await db.one(windowSizeQuery(hours, exactMaxRows, worker, retentionDays));
+    if (rows <= exactMaxRows && !pruned) return exact(db, hours, worker);
+    return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker, retentionDays))));
   }
 
   /** Both windows in one transaction: one now(), so the previous window ends exactly where this one starts. */
@@ -76,7 +80,7 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
     if (options.compare !== 'previous') return windowMetrics(db, hours, worker);
     return db.transaction(async (tx) => {
       const current = await windowMetrics(tx, hours, worker);
-      const previous = toMetrics(hours, rollupWindow(await tx.one(rollupMetricsQuery(hours, hours, worker))));
+      const previous = toMetrics(hours, rollupWindow(await tx.one(rollupMetricsQuery(hours, hours, worker, retentionDays))));
       return { ...current, compare: compareWith(current, previous) };
     });
   }
@@ -95,7 +99,7 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
     systemMetrics: shared ? shareReads(systemMetrics, (hours, o = {}) => JSON.stringify([hours, o.compare])) : systemMetrics,
     workerMetrics: shared ? shareReads(workerMetrics, (worker, hours, o = {}) => JSON.stringify([worker, hours, o.compare])) : workerMetrics,
 
-    ...createTimeseriesRepository(db),
+    ...createTimeseriesRepository(db, retentionDays),
 
     async workers(): Promise<WorkerList> {
       return { workers: [...(await db.any(workersQuery()))] };

@@ -5,6 +5,7 @@ import { STATES } from '../schemas/common.ts';
 import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
 import { scopeOf } from './scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './rollup/window-pieces.ts';
+import { horizonSql } from '../retention/horizon.ts';
 
 /** One bucket of the window; every row repeats the window bounds, read once in the same statement. */
 export const TimeseriesRow = z.object({
@@ -27,8 +28,10 @@ const BUCKET_HOURS: Record<Bucket, number> = { hour: 1, day: 24 };
  * The window is cut into the same pieces as a metrics window (rollup/window-pieces.ts), none coarser
  * than a bucket: each rollup row, pending row and raw edge row falls in one bucket, and is added to
  * it. Exact, like the metrics windows, and no raw read covers more than a minute at either end.
+ * Reaching before the retention horizon, the first bucket counts from the window's UTC hour on, like
+ * the metrics window: the same before and after pruning.
  */
-export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) {
+export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string, retentionDays?: number) {
   const scope = scopeOf(worker);
   const size = sql.fragment`make_interval(hours => ${BUCKET_HOURS[bucket]})`;
   const stateSums = sql.join(
@@ -39,7 +42,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string) 
     sql.fragment`, `,
   );
   return sql.prepared(`timeseries_${scope.name}`, TimeseriesRow)`
-    WITH ${windowSpans(sql.fragment`now()`, sql.fragment`now() - make_interval(hours => ${hours})`, bucket, scope)},
+    WITH ${windowSpans(sql.fragment`now()`, sql.fragment`now() - make_interval(hours => ${hours})`, bucket, scope, horizonSql(retentionDays))},
     buckets AS (
       SELECT k.start
       FROM ending b,

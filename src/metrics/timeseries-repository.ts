@@ -15,17 +15,17 @@ function toTimeseries(hours: number, bucket: Bucket, rows: readonly TimeseriesRo
 }
 
 /** The time-series questions: executions per bucket, for the system or one worker. */
-export function createTimeseriesRepository(db: DatabasePool) {
+export function createTimeseriesRepository(db: DatabasePool, retentionDays?: number) {
   return {
     async systemTimeseries(hours: number, bucket: Bucket): Promise<SystemTimeseries> {
-      return toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket)));
+      return toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket, undefined, retentionDays)));
     },
 
     /** `null` when the worker has never been seen. */
     async workerTimeseries(worker: string, hours: number, bucket: Bucket): Promise<WorkerTimeseries | null> {
       const { known } = await db.one(workerExistsQuery(worker));
       if (!known) return null;
-      return { worker, ...toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket, worker))) };
+      return { worker, ...toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket, worker, retentionDays))) };
     },
   };
 }

@@ -1,12 +1,16 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 
+/** A rollup row that still counts something: corrections that delete every row leave zeros behind. */
+const COUNTED = sql.fragment`r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed > 0`;
+
 export const WorkerRow = z.object({ worker: z.string(), last_seen: z.string() });
 
 /**
  * Every worker that has a row, with its newest execution; code-point order, never a locale's.
  * A loose index scan on idx_job_summaries_worker_inserted_at: two index probes per worker instead
- * of reading the whole table (docs/EXPLAIN.md, "workers-list").
+ * of reading the whole table (docs/EXPLAIN.md, "workers-list"). A worker whose raw rows were all
+ * pruned lives on in the month rollups (a row per worker and month), last seen in its newest hour.
  */
 export const workersQuery = () => sql.type(WorkerRow)`
   WITH RECURSIVE names AS (
@@ -15,14 +19,21 @@ export const workersQuery = () => sql.type(WorkerRow)`
     SELECT (SELECT s.worker FROM job_execution_summaries s WHERE s.worker > n.worker ORDER BY s.worker LIMIT 1)
     FROM names n
     WHERE n.worker IS NOT NULL
+  ),
+  every_name AS (
+    SELECT worker FROM names WHERE worker IS NOT NULL
+    UNION
+    SELECT r.worker FROM job_rollups r WHERE r.grain = 'month' AND r.worker IS NOT NULL AND ${COUNTED}
   )
-  SELECT n.worker, (SELECT max(s.inserted_at) FROM job_execution_summaries s WHERE s.worker = n.worker) AS last_seen
-  FROM names n
-  WHERE n.worker IS NOT NULL
+  SELECT n.worker, coalesce(
+      (SELECT max(s.inserted_at) FROM job_execution_summaries s WHERE s.worker = n.worker),
+      (SELECT max(r.bucket) FROM job_rollups r WHERE r.grain = 'hour' AND r.worker = n.worker AND ${COUNTED})) AS last_seen
+  FROM every_name n
   ORDER BY n.worker COLLATE "C"
 `;
 
-/** Whether a worker has ever been seen: the difference between 404 and an idle 200. */
+/** Whether a worker has ever been seen (raw rows, or rollups once pruned): the difference between 404 and an idle 200. */
 export const workerExistsQuery = (worker: string) => sql.type(z.object({ known: z.boolean() }))`
-  SELECT EXISTS (SELECT 1 FROM job_execution_summaries WHERE worker = ${worker}) AS known
+  SELECT EXISTS (SELECT 1 FROM job_execution_summaries WHERE worker = ${worker})
+      OR EXISTS (SELECT 1 FROM job_rollups r WHERE r.grain = 'month' AND r.worker = ${worker} AND ${COUNTED}) AS known
 `;

@@ -70,6 +70,22 @@ export const ExecutionListSchema = Type.Object(
     next_cursor: Nullable(
       Type.String({ description: 'Pass as cursor for the next (older) page; null on the last page' }),
     ),
+    pruned: Type.Optional(
+      Type.Object(
+        {
+          before: {
+            ...TimestampSchema,
+            description: 'Raw rows before this instant are pruned (RETENTION_DAYS): the list holds only what still exists',
+          },
+          earliest_raw_row: Nullable({ ...TimestampSchema, description: 'The oldest raw row still kept; null when none is' }),
+        },
+        {
+          description:
+            'Only when the window reaches before the retention horizon: its older executions were pruned (the metrics still ' +
+            'count them, from the rollups)',
+        },
+      ),
+    ),
   },
   { description: 'One page of the executions behind a number' },
 );

@@ -45,6 +45,32 @@ export const MetricsQuerySchema = Type.Object({
 });
 export type MetricsQuery = Static<typeof MetricsQuerySchema>;
 
+export const RetentionMetaSchema = Type.Object(
+  {
+    horizon: {
+      ...TimestampSchema,
+      description:
+        'Raw rows before this instant are pruned (RETENTION_DAYS) or about to be; the rollups keep their counts, so the ' +
+        'answer is the same before and after pruning',
+    },
+    earliest_raw_row: Nullable({
+      ...TimestampSchema,
+      description: 'The oldest raw row still kept (of this worker, for a worker answer); null when none is',
+    }),
+    counted_from: {
+      ...TimestampSchema,
+      description:
+        'Where counting started: before the horizon the partial hour at the window start can only be counted whole, so ' +
+        'this is window.from rounded down to its UTC hour (rows at or after it count)',
+    },
+    counted_to: {
+      ...TimestampSchema,
+      description: 'Where counting ended: window.to, or window.to rounded down to its UTC hour when it too lies before the horizon (rows before it count)',
+    },
+  },
+  { description: 'Only when the window reaches before the retention horizon: method is then rollup' },
+);
+
 export const MetaSchema = Type.Object(
   {
     as_of: { ...TimestampSchema, description: 'The database clock the window ends at (window.to)' },
@@ -60,6 +86,7 @@ export const MetaSchema = Type.Object(
       description: 'Largest relative error of p50/p95/p99 against percentile_cont: 0 when exact, below 0.0099 from rollups',
     }),
     rows: Type.Integer({ minimum: 0, description: 'Rows the database read to answer: raw rows plus rollup rows' }),
+    retention: Type.Optional(RetentionMetaSchema),
   },
   { description: 'How the answer was computed (additive; the other fields mean the same either way)' },
 );

@@ -40,8 +40,10 @@ type Vector = { metric: Record<string, string>; value: [number, string] }[];
 
 /**
  * A real Prometheus on loopback, with its own config and data in a temporary folder, scraping
- * `target` as job "job-metrics" every second (with `token` as the bearer credentials file) and
- * loading the shipped rules. Stopped and removed with the test.
+ * `target` as job "job-metrics" every 5 s (with `token` as the bearer credentials file) and
+ * loading the shipped rules. Stopped and removed with the test. A scrape that times out marks every
+ * series stale, so queries find nothing until the next one: at load average 20 a 1 s timeout was
+ * missed mid-test; 5 s is ample for the service's /metrics there.
  */
 export async function startPrometheus(t: Teardown, options: { target: string; token?: string }) {
   const dir = await mkdtemp(join(tmpdir(), 'job-metrics-prometheus-'));
@@ -52,7 +54,7 @@ export async function startPrometheus(t: Teardown, options: { target: string; to
   if (options.token) await writeFile(join(dir, 'token'), options.token, { mode: 0o600 });
   await writeFile(
     join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n` +
+    `global:\n  scrape_interval: 5s\n  scrape_timeout: 5s\n  evaluation_interval: 1s\n` +
       `rule_files:\n  - ${RULES_FILE}\n` +
       `scrape_configs:\n  - job_name: job-metrics\n    static_configs:\n      - targets: ['${options.target}']\n${authorization}`,
   );

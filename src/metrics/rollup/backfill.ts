@@ -1,7 +1,7 @@
 import { backfillSql, FOLD_LOCK_KEY } from './rollup-upserts.ts';
 
 export interface BackfillClient {
-  query(text: string): Promise<{ rows: Record<string, unknown>[] }>;
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
 /**
@@ -35,6 +35,13 @@ export async function rebuildRollups(client: BackfillClient, onProgress?: (messa
   await client.query('BEGIN');
   try {
     await client.query('LOCK TABLE job_execution_summaries IN SHARE ROW EXCLUSIVE MODE');
+    // Once raw rows are pruned, the rollups are the only record of them: a rebuild would erase it.
+    const { rows: pruned } = await client.query(`SELECT to_char(pruned_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS before FROM job_retention`);
+    if (pruned.length > 0) {
+      throw new Error(
+        `raw rows before ${String(pruned[0]!.before)} were pruned and live on only in the rollups: a rebuild from the raw rows would erase them (docs/ROLLBACK_PLAN.md, "Retention")`,
+      );
+    }
     await client.query(`SELECT pg_advisory_xact_lock(${FOLD_LOCK_KEY})`);
     await client.query('DELETE FROM job_rollups');
     await client.query('DELETE FROM job_rollup_reasons');

@@ -1,5 +1,6 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
+import { repeat, type RepeatEvents } from '../../db/repeat.ts';
 import { FOLD_LOCK_KEY } from './rollup-upserts.ts';
 
 /** Rows per fold transaction: a backlog (after downtime) is moved in short transactions, not one long one. */
@@ -29,44 +30,9 @@ export async function foldPending(pool: DatabasePool, batchRows = FOLD_BATCH_ROW
   return total;
 }
 
-export interface FoldLoopEvents {
-  /** The first failure of a streak (the database is down, say); the next success calls `recovered`. */
-  failed(error: unknown): void;
-  recovered(): void;
-}
-
 /**
  * Folds the pending rows every `intervalMs`, so reads stay a few rollup rows plus a small pending
  * table. Readers are exact whether or not this runs; it only keeps them fast.
  */
-export function startFoldLoop(pool: DatabasePool, intervalMs: number, events: FoldLoopEvents) {
-  let stopped = false;
-  let failing = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const schedule = () => {
-    if (!stopped) timer = setTimeout(tick, intervalMs).unref();
-  };
-  const tick = () => {
-    running = foldPending(pool)
-      .then(
-        () => {
-          if (failing) events.recovered();
-          failing = false;
-        },
-        (error: unknown) => {
-          if (!failing && !stopped) events.failed(error);
-          failing = true;
-        },
-      )
-      .finally(schedule);
-  };
-  schedule();
-  return {
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
-}
+export const startFoldLoop = (pool: DatabasePool, intervalMs: number, events: RepeatEvents) =>
+  repeat(() => foldPending(pool), intervalMs, events);

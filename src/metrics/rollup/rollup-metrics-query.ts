@@ -4,6 +4,7 @@ import { STATES } from '../../schemas/common.ts';
 import { WindowMetricsRow } from '../window-metrics-query.ts';
 import { scopeOf } from '../scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './window-pieces.ts';
+import { horizonSql } from '../../retention/horizon.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
 export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
@@ -13,6 +14,11 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
   raw_pct: z.array(z.number()).nullable(),
   rollup_rows: z.number().int(),
   raw_rows: z.number().int(),
+  /** Set only when the window reaches before the retention horizon (window-pieces.ts). */
+  horizon: z.string().nullable(),
+  earliest_raw_row: z.string().nullable(),
+  counted_from: z.string(),
+  counted_to: z.string(),
 });
 export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
 
@@ -21,9 +27,10 @@ export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
  * months, days, hours and minutes from the rollups, the bucket holding its end when it is whole, and
  * raw rows only for the rest (under a minute at each end). Rows of the rollup pieces still pending a
  * fold are aggregated by (state, reason, bin) on the way, never sorted; percentile_cont runs over the
- * raw and pending rows only when no rollup row was used.
+ * raw and pending rows only when no rollup row was used. A window reaching before the retention
+ * horizon says where counting started and ended (whole hours there).
  */
-export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string) {
+export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number) {
   const scope = scopeOf(worker);
   const stateSums = (alias: string) =>
     sql.join(STATES.map((state) => sql.fragment`coalesce(sum(${sql.identifier([alias, state])}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `);
@@ -33,6 +40,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       sql.fragment`now() - make_interval(hours => ${offsetHours + hours})`,
       'month',
       scope,
+      horizonSql(retentionDays),
     )},
     raw AS (${edgeRows(scope)}),
     pending AS NOT MATERIALIZED (${pendingRows(scope)}),
@@ -95,7 +103,11 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       t.duration_max,
       (SELECT coalesce(json_agg(json_build_array(bin, n) ORDER BY bin), '[]') FROM bins) AS histogram,
       (SELECT raw_pct FROM exact_pct) AS raw_pct,
-      t.rollup_rows::bigint AS rollup_rows, t.raw_rows::bigint AS raw_rows
+      t.rollup_rows::bigint AS rollup_rows, t.raw_rows::bigint AS raw_rows,
+      CASE WHEN p.start_pruned THEN p.horizon END AS horizon,
+      CASE WHEN p.start_pruned THEN (SELECT min(s.inserted_at) FROM job_execution_summaries s WHERE true ${scope.rows('s')}) END AS earliest_raw_row,
+      CASE WHEN p.start_pruned THEN p.m1 ELSE p.t_from END AS counted_from,
+      CASE WHEN p.end_pruned THEN p.m2 ELSE p.t_to END AS counted_to
     FROM ending p, totals t
   `;
 }

@@ -4,9 +4,16 @@ import type { RollupMetricsRow } from './rollup-metrics-query.ts';
 
 export const PERCENTILES = [0.5, 0.95, 0.99] as const;
 
+export interface Retention {
+  horizon: string;
+  earliest_raw_row: string | null;
+  counted_from: string;
+  counted_to: string;
+}
+
 export interface ComputedWindow {
   row: WindowMetricsRow;
-  meta: { as_of: string; method: 'exact' | 'rollup'; percentile_error_bound: number; rows: number };
+  meta: { as_of: string; method: 'exact' | 'rollup'; percentile_error_bound: number; rows: number; retention?: Retention };
 }
 
 /** A window read from the raw rows alone: percentile_cont itself. */
@@ -14,7 +21,10 @@ export function exactWindow(row: WindowMetricsRow): ComputedWindow {
   return { row, meta: { as_of: row.window_to, method: 'exact', percentile_error_bound: 0, rows: row.executions } };
 }
 
-/** A window read from rollups (and raw edges): percentiles from the histogram unless no rollup row was used. */
+/**
+ * A window read from rollups (and raw edges): percentiles from the histogram unless no rollup row was
+ * used. A window reaching before the retention horizon says so, and is a rollup answer either way.
+ */
 export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
   const exact = row.rollup_rows === 0;
   const pct =
@@ -23,16 +33,17 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
       : exact
         ? row.raw_pct
         : histogramPercentiles(row.histogram.map(([bin, n]) => ({ bin, n })), row.duration_max, PERCENTILES);
-  const { histogram, raw_pct, rollup_rows, raw_rows, ...rest } = row;
+  const { histogram, raw_pct, rollup_rows, raw_rows, horizon, earliest_raw_row, counted_from, counted_to, ...rest } = row;
   void histogram;
   void raw_pct;
   return {
     row: { ...rest, duration_pct: pct },
     meta: {
       as_of: row.window_to,
-      method: exact ? 'exact' : 'rollup',
+      method: exact && horizon === null ? 'exact' : 'rollup',
       percentile_error_bound: exact ? 0 : PERCENTILE_ERROR_BOUND,
       rows: rollup_rows + raw_rows,
+      ...(horizon === null ? {} : { retention: { horizon, earliest_raw_row, counted_from, counted_to } }),
     },
   };
 }

@@ -5,6 +5,7 @@ import { foldPendingSql, MINUTE_KEEP_HOURS } from './rollup-upserts.ts';
 import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import { rollupWindow } from './rollup-metrics.ts';
 import { rollupMetricsQuery } from './rollup-metrics-query.ts';
+import { hoursInsideHorizon } from '../../retention/status.ts';
 
 const PERCENTILE_NAMES = ['p50', 'p95', 'p99'];
 
@@ -34,19 +35,29 @@ function differences(raw: WindowMetricsRow, rollup: WindowMetricsRow): string[] 
 /**
  * The raw oracle and the rollup answer for the same window, read in one REPEATABLE READ
  * transaction (one snapshot, one now()): counts, reasons, avg and max must be equal, percentiles
- * within the bound. Returns the differences, empty when they agree.
+ * within the bound. Returns the differences, empty when they agree. A window reaching before the
+ * retention horizon is shortened to the whole hours after it: before it there is no raw oracle.
  */
-export async function verifyWindow(pool: DatabasePool, hours: number, worker?: string): Promise<string[]> {
+export async function verifyWindow(pool: DatabasePool, requestedHours: number, worker?: string, retentionDays?: number): Promise<string[]> {
   return pool.transaction(async (tx) => {
     await tx.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
+    const hours = await hoursInsideHorizon(tx, requestedHours, retentionDays);
+    if (hours < 1) return [];
     const raw = await tx.one(windowMetricsQuery(hours, worker));
     const { row } = rollupWindow(await tx.one(rollupMetricsQuery(hours, 0, worker)));
     return differences(raw, row);
   });
 }
 
-/** Minutes past the horizon are left to the next fold's cleanup, and no longer read: not compared. */
-const kept = `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')`;
+/** retention/horizon.ts's horizon for a plain client ($1: RETENTION_DAYS or null); '-infinity' without one. */
+const HORIZON_TEXT = `SELECT coalesce(greatest((SELECT pruned_before FROM job_retention),
+  date_trunc('hour', now() - make_interval(days => $1::int), 'UTC')), '-infinity')::text AS h`;
+
+/**
+ * Minutes past their keep are left to the next fold's cleanup, and no longer read: not compared.
+ * Nor are buckets before the retention horizon (`$1`): there the rollups are the only record.
+ */
+const kept = `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours') AND bucket >= $1::timestamptz`;
 
 const normalised = (rollups: string, reasons: string) => `
   SELECT 'stats' AS kind, grain, worker, bucket, NULL AS reason,
@@ -67,9 +78,11 @@ const shadowTables = async (client: BackfillClient) => {
  * copy of the rollups with the pending rows folded in (what readers see), the rebuilt side the
  * backfill's own SQL run into temporary tables that shadow the real ones.
  */
-export async function auditRollups(client: BackfillClient, limit = 20): Promise<string[]> {
+export async function auditRollups(client: BackfillClient, limit = 20, retentionDays?: number): Promise<string[]> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
+    const { rows: horizon } = await client.query(HORIZON_TEXT, [retentionDays ?? null]);
+    const from = String(horizon[0]!.h);
     await shadowTables(client);
     await client.query('INSERT INTO pg_temp.job_rollups SELECT * FROM public.job_rollups');
     await client.query('INSERT INTO pg_temp.job_rollup_reasons SELECT * FROM public.job_rollup_reasons');
@@ -84,7 +97,7 @@ export async function auditRollups(client: BackfillClient, limit = 20): Promise<
       (SELECT 'kept by triggers' AS side, * FROM (SELECT * FROM (${kept}) p EXCEPT ALL SELECT * FROM (${rebuilt}) q) a
        UNION ALL
        SELECT 'rebuilt from raw', * FROM (SELECT * FROM (${rebuilt}) p EXCEPT ALL SELECT * FROM (${kept}) q) b)
-      ORDER BY kind, grain, worker, bucket, side LIMIT ${Number(limit)}`);
+      ORDER BY kind, grain, worker, bucket, side LIMIT ${Number(limit)}`, [from]);
     return rows.map((r) => JSON.stringify(r));
   } finally {
     await client.query('ROLLBACK');

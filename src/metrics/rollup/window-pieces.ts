@@ -18,18 +18,31 @@ type Scope = ReturnType<typeof scopeOf>;
  *   only reason for that raw read;
  * - rows still pending a fold inside the rollup pieces, read like raw rows.
  *
+ * Before the retention `horizon` (retention/horizon.ts) raw rows may be gone: an end there is
+ * counted at the hour rollups' granularity, the window starting (or ending) at the start of its UTC
+ * hour (`start_pruned`, `end_pruned`), the same before and after pruning.
+ *
  * The CTEs end in `ending` (one row: the bounds, the boundaries and `whole_end`).
  */
-export function windowSpans(tTo: FragmentSqlToken, tFrom: FragmentSqlToken, top: string, scope: Scope): FragmentSqlToken {
+export function windowSpans(
+  tTo: FragmentSqlToken,
+  tFrom: FragmentSqlToken,
+  top: string,
+  scope: Scope,
+  horizon: FragmentSqlToken = sql.fragment`NULL::timestamptz`,
+): FragmentSqlToken {
   return sql.fragment`
-    bounds AS (SELECT ${tTo} AS t_to, ${tFrom} AS t_from, ${top}::text AS top),
+    bounds AS (SELECT ${tTo} AS t_to, ${tFrom} AS t_from, ${top}::text AS top, ${horizon} AS horizon),
+    b0 AS (
+      SELECT *, coalesce(t_from < horizon, false) AS start_pruned, coalesce(t_to < horizon, false) AS end_pruned FROM bounds
+    ),
     b1 AS (
       SELECT *,
-        t_from >= now() - make_interval(hours => ${MINUTE_READ_HOURS}) AS fine_start,
-        t_to >= now() - make_interval(hours => ${MINUTE_READ_HOURS}) AS fine_end,
-        date_trunc('hour', t_from, 'UTC') + interval '1 hour' AS h1,
+        NOT start_pruned AND t_from >= now() - make_interval(hours => ${MINUTE_READ_HOURS}) AS fine_start,
+        NOT end_pruned AND t_to >= now() - make_interval(hours => ${MINUTE_READ_HOURS}) AS fine_end,
+        date_trunc('hour', t_from, 'UTC') + CASE WHEN start_pruned THEN interval '0' ELSE interval '1 hour' END AS h1,
         date_trunc('hour', t_to, 'UTC') AS h2
-      FROM bounds
+      FROM b0
     ),
     b2 AS (
       SELECT *,
@@ -63,7 +76,7 @@ export function windowSpans(tTo: FragmentSqlToken, tFrom: FragmentSqlToken, top:
       FROM b5
     ),
     ending AS (
-      SELECT p.*, coalesce(
+      SELECT p.*, NOT p.end_pruned AND coalesce(
         (SELECT coalesce(e.latest <= p.t_to, false) FROM job_rollups e WHERE e.grain = p.eg AND ${scope.rollups('e')} AND e.bucket = p.m2),
         true) AS whole_end
       FROM spans p
@@ -92,7 +105,7 @@ export function edgeRows(scope: Scope): FragmentSqlToken {
     WHERE s.inserted_at > p.t_from AND s.inserted_at < p.m1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
     UNION ALL
     SELECT ${fields} FROM job_execution_summaries s, ending p
-    WHERE NOT p.whole_end AND s.inserted_at >= p.m2 AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}`;
+    WHERE NOT p.whole_end AND NOT p.end_pruned AND s.inserted_at >= p.m2 AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}`;
 }
 
 /** Inserted rows of the rollup pieces not folded yet, read like raw rows (rollup-upserts.ts). */

@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { scopeOf } from '../scope.ts';
+import { horizonSql } from '../../retention/horizon.ts';
 
 /** Up to a month of hours, the hour rollups (≤ 745 rows); beyond, the day rollups (≤ 366 rows). */
 const HOUR_GRAIN_MAX_HOURS = 24 * 31;
@@ -9,14 +10,16 @@ const HOUR_GRAIN_MAX_HOURS = 24 * 31;
  * About how many rows the window (now() − hours, now()] holds: the counts of every rollup bucket it
  * touches, so at most one bucket too many at each end, plus the pending rows (of any time and
  * worker) counted up to `limit` + 1, so a backlog after a burst is never read row by row. Enough to
- * choose between the exact and the rollup query without running both.
+ * choose between the exact and the rollup query without running both. `pruned`: the window reaches
+ * before the retention horizon, so only the rollup query can answer it.
  */
-export function windowSizeQuery(hours: number, limit: number, worker?: string) {
+export function windowSizeQuery(hours: number, limit: number, worker?: string, retentionDays?: number) {
   const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
   const scope = scopeOf(worker);
-  return sql.prepared(`window_size_${scope.name}`, z.object({ rows: z.number().int() }))`
+  return sql.prepared(`window_size_${scope.name}`, z.object({ rows: z.number().int(), pruned: z.boolean() }))`
     SELECT (coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)
-      + (SELECT count(*) FROM (SELECT FROM job_rollup_pending LIMIT ${limit + 1}) q))::bigint AS rows
+      + (SELECT count(*) FROM (SELECT FROM job_rollup_pending LIMIT ${limit + 1}) q))::bigint AS rows,
+      coalesce(now() - make_interval(hours => ${hours}) < ${horizonSql(retentionDays)}, false) AS pruned
     FROM job_rollups r
     WHERE r.grain = ${grain} AND ${scope.rollups('r')}
       AND r.bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})

@@ -11,8 +11,8 @@ declare module 'fastify' {
   }
 }
 
-async function executionListRepository(fastify: FastifyInstance) {
-  fastify.decorate('executionList', createExecutionListRepository(fastify.db));
+async function executionListRepository(fastify: FastifyInstance, options: { retentionDays?: number }) {
+  fastify.decorate('executionList', createExecutionListRepository(fastify.db, options));
 }
 
 export default fp(executionListRepository, { name: 'execution-list-repository', dependencies: ['database'] });
