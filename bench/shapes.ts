@@ -122,6 +122,15 @@ const insert = async (rows: number, insertedAt: string) => {
   nextJob += rows;
 };
 const pending = async () => Number((await admin.query('SELECT count(*) AS n FROM job_rollup_pending')).rows[0].n);
+/** Waits for the service's folder to drain the pending rows (ten minutes at most: a stuck fold is a result too). */
+const drained = async () => {
+  const started = performance.now();
+  while ((await pending()) > 0) {
+    if (performance.now() - started > 600_000) throw new Error(`the fold did not drain in 10 minutes: ${await pending()} rows pending`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return (performance.now() - started) / 1000;
+};
 try {
   await admin.connect();
   await admin.query('SET statement_timeout = 0');
@@ -168,13 +177,14 @@ try {
       const threshold = Math.min(500_000, Math.round(catchUpPending / 2));
       t0 = performance.now();
       catchUp = await load(off.base, 2, async () => (await pending()) < threshold);
-      while ((await pending()) > 0) await new Promise((r) => setTimeout(r, 200));
+      await drained();
       drainS = (performance.now() - t0) / 1000;
       log(`burst of ${burst}: ${catchUpPending} pending; while ≥ ${threshold}: ${JSON.stringify(catchUp)}; drained in ${drainS.toFixed(1)} s`);
     } else if (shape === 'late') {
       await insert(Math.round(ROWS / 20), `now() - make_interval(secs => 3600 + 6 * 86400 * random())`);
       await insert(2_000, `now() + make_interval(secs => 300 * random())`);
-      while ((await pending()) > 0) await new Promise((r) => setTimeout(r, 200));
+      drainS = await drained();
+      log(`late rows folded in ${drainS.toFixed(1)} s`);
     } else if (shape !== 'uniform') {
       throw new Error(`unknown shape ${shape}: uniform, burst or late`);
     }

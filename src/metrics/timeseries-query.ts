@@ -51,12 +51,12 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string, 
     rolled AS (
       SELECT date_trunc(${bucket}, t.bucket, 'UTC') AS start,
         ${sql.join(STATES.map((state) => sql.fragment`sum(t.${sql.identifier([state])}) AS ${sql.identifier([state])}`), sql.fragment`, `)}
-      FROM (${rollupPieces('job_rollups', scope)}) t
+      FROM (${rollupPieces('job_rollups', scope, ['bucket', ...STATES])}) t
       GROUP BY 1
     ),
     unknowns AS (
       SELECT date_trunc(${bucket}, t.bucket, 'UTC') AS start, sum(t.n) AS n
-      FROM (${rollupPieces('job_rollup_reasons', scope)}) t
+      FROM (${rollupPieces('job_rollup_reasons', scope, ['bucket', 'reason', 'n'])}) t
       WHERE t.reason IS NULL
       GROUP BY 1
     ),

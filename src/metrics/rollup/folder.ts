@@ -5,6 +5,12 @@ import { FOLD_LOCK_KEY } from './rollup-upserts.ts';
 
 /** Rows per fold transaction: a backlog (after downtime) is moved in short transactions, not one long one. */
 export const FOLD_BATCH_ROWS = 50_000;
+/**
+ * The smallest batch the folder falls back to. Late rows spread over days touch a rollup row per
+ * minute, hour and day each: a batch of them can outlast the statement timeout on a busy machine,
+ * and a fold that is always cancelled never drains anything.
+ */
+export const FOLD_MIN_BATCH_ROWS = 500;
 
 /** −1 when another folder (or an UPDATE/DELETE applier) holds the lock: it is doing the work. */
 export const foldQuery = (maxRows: number) => sql.type(z.object({ folded: z.number().int() }))`
@@ -34,5 +40,22 @@ export async function foldPending(pool: DatabasePool, batchRows = FOLD_BATCH_ROW
  * Folds the pending rows every `intervalMs`, so reads stay a few rollup rows plus a small pending
  * table. Readers are exact whether or not this runs; it only keeps them fast.
  */
-export const startFolder = (pool: DatabasePool, intervalMs: number, events: RepeatEvents) =>
-  repeat(() => foldPending(pool), intervalMs, events);
+export function startFolder(pool: DatabasePool, intervalMs: number, events: RepeatEvents) {
+  // A batch that fails (a statement timeout, say) is retried a quarter the size; success doubles it back.
+  let batch = FOLD_BATCH_ROWS;
+  return repeat(
+    () =>
+      foldPending(pool, batch).then(
+        (rows) => {
+          batch = Math.min(FOLD_BATCH_ROWS, batch * 2);
+          return rows;
+        },
+        (error: unknown) => {
+          batch = Math.max(FOLD_MIN_BATCH_ROWS, Math.floor(batch / 4));
+          throw error;
+        },
+      ),
+    intervalMs,
+    events,
+  );
+}

@@ -52,8 +52,8 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       FROM (SELECT state, reason, duration_ms FROM raw UNION ALL SELECT state, reason, duration_ms FROM pending) x
       GROUP BY 1, 2, 3
     ),
-    stats AS (${rollupPieces('job_rollups', scope)}),
-    reasons AS (${rollupPieces('job_rollup_reasons', scope)}),
+    stats AS (${rollupPieces('job_rollups', scope, [...STATES, 'dur_count', 'dur_sum', 'dur_max', 'hist'])}),
+    reasons AS (${rollupPieces('job_rollup_reasons', scope, ['reason', 'n'])}),
     from_rollups AS (
       SELECT ${stateSums('stats')},
         coalesce(sum(dur_count), 0) AS durations, coalesce(sum(dur_sum), 0) AS duration_sum, max(dur_max) AS duration_max,

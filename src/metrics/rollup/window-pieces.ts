@@ -83,18 +83,22 @@ export function windowSpans(
     )`;
 }
 
-/** The rollup rows of the pieces, from `job_rollups` or `job_rollup_reasons` (needs `ending`). */
-export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: Scope): FragmentSqlToken {
+/**
+ * The rollup rows of the pieces, from `job_rollups` or `job_rollup_reasons` (needs `ending`), with
+ * the columns asked for (a histogram is only decompressed where it is used).
+ */
+export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: Scope, columns: readonly string[]): FragmentSqlToken {
   const table = sql.identifier([name]);
+  const selected = sql.join(columns.map((column) => sql.identifier(['t', column])), sql.fragment`, `);
   const piece = (grain: string, from: string, to: string) =>
-    sql.fragment`SELECT t.* FROM ${table} t, ending p
+    sql.fragment`SELECT ${selected} FROM ${table} t, ending p
       WHERE t.grain = ${sql.literalValue(grain)} AND ${scope.rollups('t')} AND t.bucket >= p.${sql.identifier([from])} AND t.bucket < p.${sql.identifier([to])}`;
   return sql.fragment`
     ${piece('month', 'ml', 'mh')}
     UNION ALL ${piece('day', 'dl', 'ml')} UNION ALL ${piece('day', 'mh', 'dh')}
     UNION ALL ${piece('hour', 'hl', 'dl')} UNION ALL ${piece('hour', 'dh', 'hh')}
     UNION ALL ${piece('minute', 'm1', 'hl')} UNION ALL ${piece('minute', 'hh', 'm2')}
-    UNION ALL SELECT t.* FROM ${table} t, ending p WHERE p.whole_end AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2`;
+    UNION ALL SELECT ${selected} FROM ${table} t, ending p WHERE p.whole_end AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2`;
 }
 
 /** Raw rows of the two edges (inserted_at, state, reason, duration_ms); pending rows there are among them. */
