@@ -12,8 +12,8 @@ const SERVER = new URL('../src/server.ts', import.meta.url).pathname;
  * Starts a Node script directly (not through npm, whose wrapper would survive a kill and leave the
  * service and its database running) and resolves once it prints `listening on <url>`.
  */
-export function startScript(script: string, env: Record<string, string>): Promise<RunningService> {
-  const child = spawn(process.execPath, [script], {
+export function startScript(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<RunningService> {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -40,4 +40,7 @@ export function startScript(script: string, env: Record<string, string>): Promis
 }
 
 /** The service itself (src/server.ts) on the given environment, on a free port unless PORT is set. */
-export const startService = (env: Record<string, string>) => startScript(SERVER, env);
+export const startService = (env: Record<string, string>, nodeArgs: string[] = []) => startScript(SERVER, env, nodeArgs);
+
+/** `npm start`'s preload (tracing when OTEL_* ask for it), as `node --import` takes it. */
+export const TRACING_PRELOAD = ['--import', new URL('../src/telemetry/preload.ts', import.meta.url).pathname];

@@ -3,6 +3,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
 import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
+import { pruneRawRows } from '../src/retention/prune.ts';
 import { HISTOGRAM_THRESHOLDS } from '../src/metrics/rollup/histogram.ts';
 import { DURATION_BUCKETS } from '../src/metrics/prometheus/duration-buckets.ts';
 import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../src/metrics/prometheus/exposition.ts';
@@ -178,4 +179,19 @@ t.test('a scrape while the database is down is a 503 problem, so Prometheus sees
   t.ok(down.headers['retry-after'], 'with Retry-After');
   await db.startServer();
   t.equal((await get(t, app, '/metrics')).statusCode, 200, 'and 200 again once it is back');
+});
+
+t.test('pruning raw rows (RETENTION_DAYS) does not lower the counters', async (t) => {
+  const db = await startTestDatabase(t);
+  const app = await startTestApp(t, db, { config: loadConfig({ ROLLUP_FOLD_INTERVAL_MS: '0' }) });
+  const rows = nastyRows();
+  await insertRows(db.pool, rows);
+  const scrape = async () => parseExposition((await get(t, app, '/metrics')).body, 'prometheus');
+  const before = jobSamples(await scrape());
+  const { n: old } = await db.pool.one(sql.type(z.object({ n: z.number() }))`SELECT count(*) AS n FROM job_execution_summaries WHERE inserted_at < now() - interval '30 days'`);
+  t.ok(old > 0, `${old} rows are older than 30 days`);
+  await pruneRawRows(db.pool, 30);
+  const { n: left } = await db.pool.one(sql.type(z.object({ n: z.number() }))`SELECT count(*) AS n FROM job_execution_summaries WHERE inserted_at < now() - interval '30 days'`);
+  t.equal(left, 0, 'they are pruned');
+  t.same(jobSamples(await scrape()), before, 'every job series keeps its value');
 });
