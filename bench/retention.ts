@@ -15,7 +15,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { createMetricsRepository } from '../src/metrics/metrics-repository.ts';
-import { foldPending } from '../src/metrics/rollup/folder.ts';
+import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 import { pruneRawRows } from '../src/retention/prune.ts';
 import { BENCH_ROOT, median } from './lib/seeded-database.ts';
 import { machineLine } from './machine.ts';
@@ -64,7 +64,7 @@ async function ingest(pool: DatabasePool, until: Promise<unknown>): Promise<numb
 
 /** Asks the two windows in turn until `until` resolves; returns each one's median and p95 ms. */
 async function read(pool: DatabasePool, until: Promise<unknown>) {
-  const metrics = createMetricsRepository(pool, { coalesce: false, retentionDays: 1 });
+  const metrics = createMetricsRepository(pool, { shareReads: false, retentionDays: 1 });
   let done = false;
   void until.then(() => (done = true));
   const times: number[] = [];
