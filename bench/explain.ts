@@ -2,20 +2,23 @@
  * npm run explain -- [--rows N]… [--variant NAME]… [--runs R]
  * For each data size (default 3k, 100k, 1M) and index variant, EXPLAIN (ANALYZE, BUFFERS) of the
  * seed's queries and of the service's own queries; writes docs/EXPLAIN.md (between its result
- * markers), docs/plans/*.txt and docs/explain-results.json.
+ * markers), bench/results/plans/*.txt and bench/results/explain-results.json.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { EXPECTED_INDEXES } from '../src/db/expected-indexes.ts';
-import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
+import { SHOWTIME_WORKER } from '../src/demo/demo-data.ts';
+import { RARE_REASON, smallWorkerName } from '../src/demo/synthetic-data.ts';
 import { executionListQuery } from '../src/executions/execution-list-query.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
 import { workerExistsQuery, workersQuery } from '../src/metrics/workers-query.ts';
 import { indexesUsed, pgQuery, renderPlan, topNodes, type PlanNode } from './lib/plan.ts';
 import { rowsLabel, writeResults } from './lib/report.ts';
 import { machine, median, seededDatabase, WORKERS, withClient, type Machine } from './lib/seeded-database.ts';
+
+/** Generated output lives with the bench, not among the docs people read. */
+const PLANS_DIR = 'bench/results/plans';
 
 const SMALL_WORKER = smallWorkerName(WORKERS - 1);
 const TABLE = 'job_execution_summaries';
@@ -154,9 +157,9 @@ async function measure(client: pg.Client, rows: number, variant: string, query: 
     }
     wall = median(times);
   }
-  const planFile = `plans/${rows}-${variant}-${query.id}.txt`;
+  const planFile = `${PLANS_DIR}/${rows}-${variant}-${query.id}.txt`;
   await writeFile(
-    `docs/${planFile}`,
+    planFile,
     `-- ${query.what}\n-- ${rows.toLocaleString('en')} rows, variant ${variant}, median of ${n} runs\n` +
       `${query.text.replace(/\s+/g, ' ').trim()}\n-- values: ${JSON.stringify(query.values)}\n\n` +
       `${renderPlan(typical.Plan)}\nPlanning Time: ${typical['Planning Time']} ms\nExecution Time: ${typical['Execution Time']} ms\n`,
@@ -197,7 +200,7 @@ function markdown(results: Result[], indexes: IndexResult[], info: Machine, comm
       '(the ratio to `none` in brackets); "wall" is the same query run plainly from the client (median).',
     '',
   ];
-  for (const rows of [...new Set(results.map((r) => r.rows))]) {
+  for (const rows of new Set(results.map((r) => r.rows))) {
     lines.push(`### ${rowsLabel(rows)} rows`, '', `| query | ${variantNames.join(' | ')} | wall (${variantNames.at(-1)}) | rows | plan (${variantNames.at(-1)}) |`);
     lines.push(`|---|${variantNames.map(() => '---:').join('|')}|---:|---:|---|`);
     for (const query of QUERIES) {
@@ -208,7 +211,7 @@ function markdown(results: Result[], indexes: IndexResult[], info: Machine, comm
         const ratio = base && variant !== 'none' ? ` (${(base.execution_ms / r.execution_ms).toFixed(1)}×)` : '';
         const used = r.indexes_used.filter((i) => !i.endsWith('_pkey')).length ? ' ✓' : '';
         if (r.same_plan_as) return `= ${r.same_plan_as}`;
-        return `[${fmt(r.execution_ms)}](${r.plan_file})${ratio}${used}`;
+        return `[${fmt(r.execution_ms)}](../${r.plan_file})${ratio}${used}`;
       });
       const last = results.find((x) => x.rows === rows && x.variant === variantNames.at(-1) && x.query === query.id);
       if (!last) continue;
@@ -225,8 +228,8 @@ function markdown(results: Result[], indexes: IndexResult[], info: Machine, comm
 
 async function main() {
   // The plans of one run, never mixed with an earlier run's.
-  await rm('docs/plans', { recursive: true, force: true });
-  await mkdir('docs/plans', { recursive: true });
+  await rm(PLANS_DIR, { recursive: true, force: true });
+  await mkdir(PLANS_DIR, { recursive: true });
   const results: Result[] = [];
   const indexes: IndexResult[] = [];
   let info: Machine | undefined;
@@ -270,10 +273,10 @@ async function main() {
   }
   const command = `npm run explain -- ${process.argv.slice(2).join(' ')}`.trim();
   const seconds = (performance.now() - started) / 1000;
-  await writeFile('docs/explain-results.json', `${JSON.stringify({ machine: info, command, seconds, indexes, results }, null, 2)}\n`);
+  await writeFile('bench/results/explain-results.json', `${JSON.stringify({ machine: info, command, seconds, indexes, results }, null, 2)}\n`);
   const table = `${markdown(results, indexes, info!, command)}\n\nThe whole run took ${seconds.toFixed(0)} s.`;
   await writeResults('docs/EXPLAIN.md', 'EXPLAIN ANALYZE', 'npm run explain', table);
-  console.log(`wrote docs/EXPLAIN.md, docs/plans/, docs/explain-results.json in ${seconds.toFixed(0)} s`);
+  console.log(`wrote docs/EXPLAIN.md, ${PLANS_DIR}/, bench/results/explain-results.json in ${seconds.toFixed(0)} s`);
 }
 
 await main();

@@ -2,14 +2,15 @@
  * npm run bench -- [--rows N]… [--connections C] [--duration S]
  * Seeds an embedded PostgreSQL with N rows (default 1M), starts the service on it (node directly,
  * not npm, so it can be stopped) and a hello-world Fastify, warms each URL up, then measures req/s
- * and latency with autocannon. Writes docs/BENCHMARKS.md (between its result markers) and
- * docs/bench-results.json.
+ * and latency with autocannon. Writes docs/BENCHMARKS.md (between its result markers) and the raw
+ * figures to bench/results/BENCHMARKS-results.json (named after the report).
  */
 import autocannon from 'autocannon';
 import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { RARE_REASON, smallWorkerName } from '../src/db/synthetic-data.ts';
+import { SHOWTIME_WORKER } from '../src/demo/demo-data.ts';
+import { RARE_REASON, smallWorkerName } from '../src/demo/synthetic-data.ts';
 import { rowsLabel, writeResults } from './lib/report.ts';
 import { machine, median, seededDatabase, withClient, WORKERS, type Machine } from './lib/seeded-database.ts';
 import { startScript, startService, type RunningService } from './service.ts';
@@ -172,7 +173,7 @@ function markdown(all: Measurement[], infos: Machine[], command: string): string
   }
   if (sizes.length > 1) {
     lines.push('### Growth (alone ms / p99 ms under load)', '', `| URL | ${sizes.map(rowsLabel).join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`);
-    for (const target of [...new Set(all.map((m) => m.target))]) {
+    for (const target of new Set(all.map((m) => m.target))) {
       const cell = (rows: number) => {
         const m = all.find((x) => x.rows === rows && x.target === target);
         return m ? `${m.alone_ms.toFixed(1)} / ${m.p99_ms}` : '–';
@@ -195,6 +196,6 @@ for (const rows of sizes) {
 }
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
 const seconds = (performance.now() - started) / 1000;
-await writeFile(args.report.replace(/\.md$/, '') + '-results.json', `${JSON.stringify({ command, seconds, machines: infos, measurements: all }, null, 2)}\n`);
+await writeFile(`bench/results/${basename(args.report, '.md')}-results.json`, `${JSON.stringify({ command, seconds, machines: infos, measurements: all }, null, 2)}\n`);
 await writeResults(args.report, 'Benchmarks', 'npm run bench', `${markdown(all, infos, command)}\nThe whole run took ${seconds.toFixed(0)} s.`);
 console.log(`wrote ${args.report} in ${seconds.toFixed(0)} s`);

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { knownMigrations, migrate } from '../src/db/migrate.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
-import { foldPending } from '../src/metrics/rollup/folder.ts';
+import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
 import { verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
@@ -151,7 +151,7 @@ try {
   log(`raw 365 d ${rawMs.toFixed(0)} ms, rollup 365 d ${rollupMs.toFixed(2)} ms`);
 
   // Ingest: statements of 1000 rows (the ingest endpoint's shape) and of 1 row (a telemetry handler), 2 clients.
-  // "With" includes the fold, run every second beside the writers as the service does (src/metrics/rollup/folder.ts).
+  // "With" includes the fold, run every second beside the writers as the service does (src/metrics/rollup/fold-loop.ts).
   const withFolding = async (run: () => Promise<number>) => {
     let running = true;
     let folded = 0;

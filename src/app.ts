@@ -16,7 +16,7 @@ import gracefulClose from './plugins/app/graceful-close.ts';
 import executionListRepository from './plugins/app/execution-list-repository.ts';
 import metricsRepository from './plugins/app/metrics-repository.ts';
 import retentionPruner from './plugins/app/retention-pruner.ts';
-import rollupFolder from './plugins/app/rollup-folder.ts';
+import rollupFoldLoop from './plugins/app/rollup-fold-loop.ts';
 import strictQuery from './plugins/app/strict-query.ts';
 import openapi from './plugins/external/swagger.ts';
 import prometheus from './plugins/app/prometheus.ts';
@@ -69,7 +69,8 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): S
     // are answered with problem documents too.
     clientErrorHandler,
     return503OnClosing: false,
-    // Errors Fastify answers before routing (a malformed percent-encoding) get a problem document too.
+    // Errors Fastify answers before routing (a malformed percent-encoding) bypass the error handler:
+    // the problem document is sent here.
     frameworkErrors: (error, request, reply) => {
       sendProblem(reply, problem(PROBLEMS.invalidParameter, request, `the URL cannot be decoded: ${error.message}`));
     },
@@ -101,10 +102,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(database, { pool: options.pool, closePool: options.closePool });
   await app.register(metricsRepository, {
     exactMaxRows: config.exactMaxRows,
-    coalesce: config.coalesceMetrics,
+    shareReads: config.coalesceMetrics,
     retentionDays: config.retentionDays,
   });
-  await app.register(rollupFolder, { intervalMs: config.rollupFoldIntervalMs });
+  await app.register(rollupFoldLoop, { intervalMs: config.rollupFoldIntervalMs });
   await app.register(retentionPruner, { retentionDays: config.retentionDays, intervalMs: config.retentionPruneIntervalMs });
   await app.register(executionListRepository, { retentionDays: config.retentionDays });
   // Before the routes: it times each route's requests.

@@ -5,8 +5,8 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { resolveDataDir, runningPort, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
-import { ensureDemoData } from './db/demo-data.ts';
 import { postgresMajor } from './db/postgres-binaries.ts';
+import { ensureDemoData } from './demo/demo-data.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loggerOptions } from './logger.ts';

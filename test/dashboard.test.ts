@@ -1,7 +1,6 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import t, { type Test } from 'tap';
-import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../src/app.ts';

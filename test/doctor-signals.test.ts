@@ -1,6 +1,5 @@
 import t from 'tap';
 import { sql } from 'slonik';
-import { z } from 'zod';
 import { differences } from '../src/doctor/compare.ts';
 import { UNKNOWN_SHARE } from '../src/doctor/metrics-checks.ts';
 import { createMetricsRepository } from '../src/metrics/metrics-repository.ts';

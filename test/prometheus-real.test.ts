@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { ensureDemoData } from '../src/db/demo-data.ts';
+import { ensureDemoData } from '../src/demo/demo-data.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { nastyRows } from './helpers/nasty-rows.ts';
 import { prometheusMissing, promtool, startPrometheus } from './helpers/prometheus.ts';

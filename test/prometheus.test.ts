@@ -2,7 +2,7 @@ import t from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
-import { foldPending } from '../src/metrics/rollup/folder.ts';
+import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 import { pruneRawRows } from '../src/retention/prune.ts';
 import { HISTOGRAM_THRESHOLDS } from '../src/metrics/rollup/histogram.ts';
 import { DURATION_BUCKETS } from '../src/metrics/prometheus/duration-buckets.ts';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
 import { createMetricsRepository } from '../src/metrics/metrics-repository.ts';
 import { rebuildRollups } from '../src/metrics/rollup/backfill.ts';
-import { foldPending } from '../src/metrics/rollup/folder.ts';
+import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 import { auditRollups, verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { pruneRawRows } from '../src/retention/prune.ts';
 import { STATES } from '../src/schemas/common.ts';
@@ -132,7 +132,7 @@ await db.pool.query(sql.unsafe`CREATE TABLE retention_shadow AS SELECT * FROM jo
 
 t.test('RETENTION_DAYS=30 on a year of rows: every window answers the same before and after pruning', async (t) => {
   const answersOf = async (tx: CommonQueryMethods) => {
-    const metrics = createMetricsRepository(tx as DatabasePool, { retentionDays: RETENTION_DAYS, coalesce: false });
+    const metrics = createMetricsRepository(tx as DatabasePool, { retentionDays: RETENTION_DAYS, shareReads: false });
     const answers = new Map<string, SystemMetrics>();
     const series = new Map<string, unknown>();
     for (const hours of HOURS) {

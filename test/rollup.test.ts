@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { histogramPercentiles, HISTOGRAM_THRESHOLDS, PERCENTILE_ERROR_BOUND, binEstimate } from '../src/metrics/rollup/histogram.ts';
 import { rebuildRollups } from '../src/metrics/rollup/backfill.ts';
 import { auditRollups, verifyWindow } from '../src/metrics/rollup/verify.ts';
-import { foldPending, foldQuery } from '../src/metrics/rollup/folder.ts';
+import { foldPending, foldQuery } from '../src/metrics/rollup/fold-loop.ts';
 import { STATES } from '../src/schemas/common.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { get, startTestApp } from './helpers/app.ts';

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { DEMO_JOB_IDS, DEMO_ROWS, ensureDemoData, SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { REASON_SHARES, seedSyntheticRows, STATE_SHARES, workerNames } from '../src/db/synthetic-data.ts';
+import { DEMO_JOB_IDS, DEMO_ROWS, ensureDemoData, SHOWTIME_WORKER } from '../src/demo/demo-data.ts';
+import { REASON_SHARES, seedSyntheticRows, STATE_SHARES, workerNames } from '../src/demo/synthetic-data.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { insertRows } from './helpers/rows.ts';
 

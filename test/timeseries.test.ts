@@ -7,7 +7,7 @@ import { IDLE_WORKER, MAILER, nastyRows, SHOWTIME, UNICODE_WORKER, WORKERS } fro
 import { insertRows, reasonOf, type TestRow } from './helpers/rows.ts';
 import { STATES } from '../src/schemas/common.ts';
 import { loadConfig } from '../src/config.ts';
-import { foldPending } from '../src/metrics/rollup/folder.ts';
+import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 
 const db = await startTestDatabase(t);
 // No background fold: the first pass reads every row as pending, the second after foldPending.

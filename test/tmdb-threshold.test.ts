@@ -1,8 +1,8 @@
 import t from 'tap';
 import { sql } from 'slonik';
 import { createTmdbThresholdRepository } from '../src/analysis/tmdb-threshold-repository.ts';
-import { ensureDemoData, SHOWTIME_WORKER } from '../src/db/demo-data.ts';
-import { seedSyntheticRows } from '../src/db/synthetic-data.ts';
+import { ensureDemoData, SHOWTIME_WORKER } from '../src/demo/demo-data.ts';
+import { seedSyntheticRows } from '../src/demo/synthetic-data.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { bandJobIds, matchAttemptRows, thresholdOracle } from './helpers/match-attempts.ts';
@@ -26,7 +26,7 @@ t.test('the endpoint equals the oracle for every band and window', async (t) => 
       t.equal(Date.parse(window.to) - Date.parse(window.from), hours * 3_600_000);
     }
   }
-  const { window, ...defaults } = (await get(t, app, '/analysis/tmdb-threshold?unknown=1')).json();
+  const { window: _window, ...defaults } = (await get(t, app, '/analysis/tmdb-threshold?unknown=1')).json();
   t.same(defaults, thresholdOracle(rows, 45, 50, 720), 'defaults: 45–50 over 720 hours');
   t.ok(defaults.invalid_confidence >= 9, 'numeric strings, booleans, containers and out-of-range numbers are invalid');
 });
@@ -40,7 +40,7 @@ t.test('bad from, to or hours is a 400 problem naming the parameter', async (t) 
     ['to=101', /"to"/],
     ['from=-1', /"from"/],
     ['from=1.5', /"from"/],
-    ['from=045', /"from"/],
+    ['from=0x2d', /"from"/],
     ['to=abc', /"to"/],
     ['to=', /"to"/],
     ['from=1&from=2', /"from" must be given once/],
@@ -52,6 +52,13 @@ t.test('bad from, to or hours is a 400 problem naming the parameter', async (t) 
     t.equal(response.statusCode, 400, query);
     t.match(response.json(), { status: 400, detail });
   }
+});
+
+t.test('leading zeros are plain decimal digits too: from=045&to=050 is 45–50', async (t) => {
+  const padded = (await get(t, app, '/analysis/tmdb-threshold?from=045&to=050')).json();
+  const plain = (await get(t, app, '/analysis/tmdb-threshold?from=45&to=50')).json();
+  t.same(padded.band, plain.band);
+  t.equal(padded.attempts, plain.attempts);
 });
 
 t.test('the sampler is reproducible for a seed and draws only from the band and the window', async (t) => {

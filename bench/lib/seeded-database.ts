@@ -6,7 +6,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createDatabasePool } from '../../src/db/pool.ts';
-import { seedSyntheticRows } from '../../src/db/synthetic-data.ts';
+import { seedSyntheticRows } from '../../src/demo/synthetic-data.ts';
 
 export const BENCH_ROOT = '.tmp/bench';
 export const DAYS = 90;

@@ -6,5 +6,3 @@ export interface Band {
   to: number;
 }
 
-/** The seed's question (lower 50 to 45?) over the last 30 days. */
-export const TMDB_DEFAULTS = { from: 45, to: 50, hours: 720 } as const;

@@ -1,5 +1,5 @@
 import { sql } from 'slonik';
-import { SHOWTIME_WORKER } from '../db/demo-data.ts';
+import { SHOWTIME_WORKER } from '../demo/demo-data.ts';
 
 /**
  * The showtime rows of the window `(now() - hours, now()]`, each with its match confidence read from

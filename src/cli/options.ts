@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TMDB_DEFAULTS, type Band } from '../analysis/band.ts';
+import type { Band } from '../analysis/band.ts';
+import { TMDB_DEFAULTS } from '../schemas/analysis.ts';
 import { MAX_HOURS } from '../schemas/common.ts';
 
 /** The service to check (doctor, smoke): an http(s) URL, with a clear message otherwise. */

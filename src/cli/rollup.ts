@@ -11,7 +11,7 @@ import { loadConfig } from '../config.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { workersQuery } from '../metrics/workers-query.ts';
 import { rebuildRollups } from '../metrics/rollup/backfill.ts';
-import { foldPending } from '../metrics/rollup/folder.ts';
+import { foldPending } from '../metrics/rollup/fold-loop.ts';
 import { auditRollups, verifyWindow } from '../metrics/rollup/verify.ts';
 import { MAX_HOURS } from '../schemas/common.ts';
 import { runCli } from './run-cli.ts';

@@ -1,6 +1,6 @@
 /**
  * npm run seed -- --rows N [--days D] [--workers W]
- * Appends N synthetic executions (src/db/synthetic-data.ts) to DATABASE_URL, or — without it — to
+ * Appends N synthetic executions (src/demo/synthetic-data.ts) to DATABASE_URL, or — without it — to
  * the embedded database in DATA_DIR (the running one if `npm start` holds it, else started,
  * migrated, seeded and stopped here).
  */
@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import { attachEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { createDatabasePool } from '../db/pool.ts';
-import { seedSyntheticRows } from '../db/synthetic-data.ts';
+import { seedSyntheticRows } from '../demo/synthetic-data.ts';
 import { redactUrl } from '../logger.ts';
 import { runCli } from './run-cli.ts';
 

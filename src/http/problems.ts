@@ -47,22 +47,11 @@ export function problem(
   };
 }
 
-type FieldError = NonNullable<Problem['errors']>[number];
-
 /**
  * Every error is listed up to one per batch item's worth; past that the list would only amplify a
  * malformed 1 MiB body into a far larger answer, so the detail gives the total instead.
  */
 export const MAX_LISTED_ERRORS = 1_000;
-
-/** A 400 naming the first bad field (and item) in its detail, with the `errors` list. */
-export function fieldsProblem(kind: ProblemKind, request: FastifyRequest, source: string, errors: FieldError[]): Problem {
-  const [first] = errors;
-  const item = first?.index === undefined ? '' : ` of item ${first.index}`;
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  const detail = `${source} "${first?.field}"${item} ${first?.message}${more}`;
-  return problem(kind, request, detail, { errors: errors.slice(0, MAX_LISTED_ERRORS) });
-}
 
 /** Sends a problem document with its media type; `retryAfter` (seconds) for 429 and 503. */
 export function sendProblem(reply: FastifyReply, body: Problem, retryAfter?: number): FastifyReply {

@@ -1,7 +1,7 @@
 import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import type { Compare, SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
 import { EXACT_MAX_ROWS } from '../config.ts';
-import { coalesce } from './coalesce.ts';
+import { shareReads } from './shared-reads.ts';
 import { statesOf } from './state-counts.ts';
 import { createTimeseriesRepository } from './timeseries-repository.ts';
 import { windowMetricsQuery, type WindowMetricsRow } from './window-metrics-query.ts';
@@ -49,7 +49,7 @@ function compareWith(current: SystemMetrics, previous: SystemMetrics): Compare {
 export interface MetricsRepositoryOptions {
   exactMaxRows?: number;
   /** Identical concurrent questions share one read that starts after each was asked (default true). */
-  coalesce?: boolean;
+  shareReads?: boolean;
   /** RETENTION_DAYS: windows reaching before the horizon are answered from the rollups. */
   retentionDays?: number;
 }
@@ -94,10 +94,10 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
     return { worker, ...(await withCompare(hours, options, worker)) };
   };
 
-  const shared = options.coalesce ?? true;
+  const shared = options.shareReads ?? true;
   return {
-    systemMetrics: shared ? coalesce(systemMetrics, (hours, o = {}) => JSON.stringify([hours, o.compare])) : systemMetrics,
-    workerMetrics: shared ? coalesce(workerMetrics, (worker, hours, o = {}) => JSON.stringify([worker, hours, o.compare])) : workerMetrics,
+    systemMetrics: shared ? shareReads(systemMetrics, (hours, o = {}) => JSON.stringify([hours, o.compare])) : systemMetrics,
+    workerMetrics: shared ? shareReads(workerMetrics, (worker, hours, o = {}) => JSON.stringify([worker, hours, o.compare])) : workerMetrics,
 
     ...createTimeseriesRepository(db, retentionDays),
 

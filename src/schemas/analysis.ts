@@ -1,6 +1,8 @@
 import { Type, type Static } from 'typebox';
-import { TMDB_DEFAULTS } from '../analysis/band.ts';
 import { hoursSchema, Nullable, WindowSchema } from './common.ts';
+
+/** The seed's question (lower 50 to 45?) over the last 30 days. */
+export const TMDB_DEFAULTS = { from: 45, to: 50, hours: 720 } as const;
 
 const bound = (description: string, fallback: number) =>
   Type.Integer({ minimum: 0, maximum: 100, default: fallback, description: `${description}; plain decimal digits (leading zeros allowed), 0–100` });

@@ -4,6 +4,8 @@ export const STATES = ['completed', 'retryable', 'discarded', 'cancelled', 'snoo
 export type JobState = (typeof STATES)[number];
 
 export const MAX_HOURS = 8760;
+/** The window when a request names none. */
+export const DEFAULT_HOURS = 24;
 export const MAX_WORKER_LENGTH = 255;
 
 /** Nullable in OpenAPI 3.1 terms: `anyOf: [T, null]`. */
@@ -21,7 +23,7 @@ export const hoursSchema = (defaultHours: number) =>
       'Plain decimal digits only (no sign, exponent, fraction or spaces; leading zeros are allowed: 024 is 24); anything else is a 400.',
   });
 
-export const HoursSchema = hoursSchema(24);
+export const HoursSchema = hoursSchema(DEFAULT_HOURS);
 
 export const HoursQuerySchema = Type.Object({ hours: Type.Optional(HoursSchema) });
 export type HoursQuery = Static<typeof HoursQuerySchema>;

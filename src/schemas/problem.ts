@@ -28,3 +28,18 @@ export const problemResponse = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: ProblemSchema } },
 });
+
+/** The problem answers routes share, declared once for the spec; a route may describe its own. */
+export const PROBLEM_RESPONSES = {
+  badRequest: problemResponse('Bad input: the detail names the parameter'),
+  unknownWorker: problemResponse('The worker has never been seen'),
+  unavailable: problemResponse('Database unreachable or overloaded (with Retry-After)'),
+  timeout: problemResponse('The query exceeded its time limit'),
+};
+
+/** What every read of the database may answer besides its 200: bad input, unavailable, too slow. */
+export const READ_PROBLEMS = {
+  400: PROBLEM_RESPONSES.badRequest,
+  503: PROBLEM_RESPONSES.unavailable,
+  504: PROBLEM_RESPONSES.timeout,
+};

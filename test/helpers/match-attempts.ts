@@ -1,4 +1,4 @@
-import { SHOWTIME_WORKER } from '../../src/db/demo-data.ts';
+import { SHOWTIME_WORKER } from '../../src/demo/demo-data.ts';
 import type { Json, TestRow } from './rows.ts';
 
 /** Confidences on and around every edge the definition has, and values that are no number 0–100. */

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { ProblemError } from '../../http/errors.ts';
+import { PROBLEMS } from '../../http/problems.ts';
 import { problemResponse } from '../../schemas/problem.ts';
+import { READ_SECURITY, type Security } from '../../http/security-schemes.ts';
 
 export interface AuthOptions {
   /** Unset: the ingest endpoint is disabled (403). */
@@ -11,24 +13,6 @@ export interface AuthOptions {
   readToken?: string | undefined;
 }
 
-/** The OpenAPI security schemes; a route's declared `security` is what this plugin enforces. */
-export const SECURITY_SCHEMES = {
-  ingestToken: {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'INGEST_TOKEN of the service; without it configured, writes answer 403',
-  },
-  readToken: {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'READ_TOKEN of the service, required by reads only when it is configured',
-  },
-} as const;
-
-type Security = Record<string, string[]>[];
-export const INGEST_SECURITY: Security = [{ ingestToken: [] }];
-/** `{}`: reads are open unless the service runs with READ_TOKEN. */
-export const READ_SECURITY: Security = [{ readToken: [] }, {}];
 /** Reads that READ_TOKEN protects; health, /docs and /openapi.json stay open. */
 const READ_PREFIXES = ['/metrics/', '/job-executions/', '/analysis/'];
 
@@ -40,18 +24,20 @@ function bearerMatches(request: FastifyRequest, expected: Buffer): boolean {
   return match !== null && timingSafeEqual(digest(match[1]!), expected);
 }
 
-function unauthorized(request: FastifyRequest, reply: FastifyReply, variable: string) {
+function unauthorized(request: FastifyRequest, reply: FastifyReply, variable: string): never {
   const detail = request.headers.authorization
     ? `header "Authorization" does not carry the right token (Bearer <${variable}>)`
     : `header "Authorization" is required: Bearer <${variable}>`;
   reply.header('WWW-Authenticate', 'Bearer realm="job-metrics"');
-  return sendProblem(reply, problem(PROBLEMS.unauthorized, request, detail));
+  throw new ProblemError(PROBLEMS.unauthorized, detail);
 }
 
 function requireToken(token: string | undefined, variable: string, disabledDetail?: string): onRequestHookHandler | null {
   if (token === undefined) {
     if (!disabledDetail) return null;
-    return async (request, reply) => sendProblem(reply, problem(PROBLEMS.forbidden, request, disabledDetail));
+    return async () => {
+      throw new ProblemError(PROBLEMS.forbidden, disabledDetail);
+    };
   }
   const expected = digest(token);
   return async (request, reply) => {

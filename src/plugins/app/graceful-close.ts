@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
+import { ProblemError } from '../../http/errors.ts';
+import { PROBLEMS, RETRY_AFTER_SECONDS } from '../../http/problems.ts';
 
 /**
  * How long a kept-alive connection that is idle when closing begins stays open. Node's close()
@@ -31,14 +32,12 @@ async function gracefulClose(fastify: FastifyInstance) {
     done();
   });
 
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', async (_request, reply) => {
     if (!closing) return;
     reply.header('Connection', 'close');
-    return sendProblem(
-      reply,
-      problem(PROBLEMS.shuttingDown, request, 'The service is shutting down; retry, on a new connection'),
-      RETRY_AFTER_SECONDS,
-    );
+    throw new ProblemError(PROBLEMS.shuttingDown, 'The service is shutting down; retry, on a new connection', {
+      retryAfter: RETRY_AFTER_SECONDS,
+    });
   });
 
   fastify.addHook('onSend', async (_request, reply) => {

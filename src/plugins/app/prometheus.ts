@@ -3,7 +3,7 @@ import fastifyMetrics from 'fastify-metrics';
 import fp from 'fastify-plugin';
 import client from 'prom-client';
 import { gateStats } from '../../db/pool-gate.ts';
-import { coalesce } from '../../metrics/coalesce.ts';
+import { shareReads } from '../../metrics/shared-reads.ts';
 import { pendingRowsQuery, workerCountersQuery } from '../../metrics/prometheus/counters-query.ts';
 import { negotiate, render } from '../../metrics/prometheus/exposition.ts';
 import { jobFamilies } from '../../metrics/prometheus/job-families.ts';
@@ -75,10 +75,10 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
       },
     });
   pool('job_metrics_db_pool_connections_max', 'Database connections the pool may open', (s) => s.size);
-  pool('job_metrics_db_pool_connections_in_use', 'Database connections held by a request or the folder now', (s) => s.active);
+  pool('job_metrics_db_pool_connections_in_use', 'Database connections held by a request or the fold loop now', (s) => s.active);
   pool('job_metrics_db_pool_waiting_requests', 'Requests waiting for a free database connection (a 503 after POOL_TIMEOUT_MS)', (s) => s.waiting);
 
-  const readCounters = coalesce(() => fastify.db.any(workerCountersQuery(options.maxReasons)), () => 'counters');
+  const readCounters = shareReads(() => fastify.db.any(workerCountersQuery(options.maxReasons)), () => 'counters');
   fastify.decorate('prometheus', {
     async scrape(accept: string | undefined) {
       const contentType = negotiate(accept);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { ProblemError } from '../../http/errors.ts';
+import { PROBLEMS } from '../../http/problems.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,10 +19,7 @@ async function requestDeadline(fastify: FastifyInstance, options: { deadlineMs: 
     request.deadlineTimer = setTimeout(() => {
       if (reply.sent) return;
       request.log.error({ deadlineMs: options.deadlineMs }, 'request exceeded its deadline');
-      sendProblem(
-        reply,
-        problem(PROBLEMS.queryTimeout, request, `The database did not answer within ${options.deadlineMs} ms`),
-      );
+      reply.send(new ProblemError(PROBLEMS.queryTimeout, `The database did not answer within ${options.deadlineMs} ms`));
     }, options.deadlineMs);
     done();
   });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, preValidationHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { invalidParameter } from '../../http/errors.ts';
 
 interface IntegerProperty {
   type?: unknown;
@@ -14,7 +14,7 @@ interface IntegerProperty {
  * is 24), so every integer query parameter is checked as written (and given once) before Ajv sees it.
  */
 function strictIntegers(names: string[], properties: Record<string, IntegerProperty>): preValidationHookHandler {
-  return (request, reply, done) => {
+  return (request, _reply, done) => {
     const query = request.query as Record<string, unknown>;
     for (const name of names) {
       const raw = query[name];
@@ -25,12 +25,7 @@ function strictIntegers(names: string[], properties: Record<string, IntegerPrope
         ? 'must be given once'
         : `must be a whole number written in plain digits${range} (got ${JSON.stringify(String(raw).slice(0, 40))})`;
       if (Array.isArray(raw) || !/^[0-9]+$/.test(String(raw))) {
-        return sendProblem(
-          reply,
-          problem(PROBLEMS.invalidParameter, request, `query parameter "${name}" ${message}`, {
-            errors: [{ field: name, message }],
-          }),
-        );
+        return done(invalidParameter(name, message));
       }
     }
     done();

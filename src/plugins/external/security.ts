@@ -3,7 +3,8 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
+import { ProblemError } from '../../http/errors.ts';
+import { PROBLEMS, RETRY_AFTER_SECONDS } from '../../http/problems.ts';
 
 export interface SecurityOptions {
   /** Per client and minute on write routes; undefined turns the limit off. */
@@ -40,12 +41,9 @@ async function security(fastify: FastifyInstance, options: SecurityOptions) {
     maxEventLoopDelay: 1_000,
     maxEventLoopUtilization: 0.98,
     retryAfter: RETRY_AFTER_SECONDS,
-    pressureHandler: (request, reply, type, value) => {
-      sendProblem(
-        reply,
-        problem(PROBLEMS.overloaded, request, `The service is overloaded (${type} ${value}); retry shortly`),
-        RETRY_AFTER_SECONDS,
-      );
+    pressureHandler: (_request, reply, type, value) => {
+      const detail = `The service is overloaded (${type} ${value}); retry shortly`;
+      reply.send(new ProblemError(PROBLEMS.overloaded, detail, { retryAfter: RETRY_AFTER_SECONDS }));
     },
     exposeStatusRoute: false,
   });

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { SECURITY_SCHEMES } from '../app/auth.ts';
+import { SECURITY_SCHEMES } from '../../http/security-schemes.ts';
 import { readFileSync } from 'node:fs';
 
 const { version, description } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -18,6 +18,7 @@ async function openapi(fastify: FastifyInstance) {
       info: {
         title: 'job-metrics',
         version,
+        contact: { name: 'job-metrics maintainers (README.md, docs/RELIABILITY.md)' },
         description: `${description}. Every error is an RFC 9457 problem document (application/problem+json).`,
       },
       servers: [{ url: '/', description: 'This service' }],

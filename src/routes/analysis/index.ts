@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
-import { TMDB_DEFAULTS } from '../../analysis/band.ts';
+import { invalidParameter } from '../../http/errors.ts';
 import { createTmdbThresholdRepository } from '../../analysis/tmdb-threshold-repository.ts';
-import { TmdbThresholdQuerySchema, TmdbThresholdSchema } from '../../schemas/analysis.ts';
-import { problemResponse } from '../../schemas/problem.ts';
+import { TMDB_DEFAULTS, TmdbThresholdQuerySchema, TmdbThresholdSchema } from '../../schemas/analysis.ts';
+import { PROBLEM_RESPONSES, problemResponse } from '../../schemas/problem.ts';
 
 const analysisRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Only these routes ask it, so the repository lives in their (encapsulated) plugin.
@@ -21,18 +20,15 @@ const analysisRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: {
         200: TmdbThresholdSchema,
         400: problemResponse('Bad input: from, to or hours out of range, or from not below to'),
-        503: problemResponse('Database unreachable or overloaded (with Retry-After)'),
-        504: problemResponse('The query exceeded its time limit'),
+        503: PROBLEM_RESPONSES.unavailable,
+        504: PROBLEM_RESPONSES.timeout,
       },
     },
-    handler: async (request, reply) => {
+    handler: async (request) => {
       const { from = TMDB_DEFAULTS.from, to = TMDB_DEFAULTS.to, hours = TMDB_DEFAULTS.hours } = request.query;
       if (from >= to) {
         const message = `must be less than "to" (got from=${from}, to=${to})`;
-        return sendProblem(
-          reply,
-          problem(PROBLEMS.invalidParameter, request, `query parameter "from" ${message}`, { errors: [{ field: 'from', message }] }),
-        );
+        throw invalidParameter('from', message);
       }
       return tmdbThreshold.counts({ from, to }, hours);
     },

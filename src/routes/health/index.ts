@@ -3,9 +3,9 @@ import { sql } from 'slonik';
 import { Type } from 'typebox';
 import { z } from 'zod';
 import { knownMigrations, MIGRATIONS_TABLE, schemaDrift } from '../../db/migrate.ts';
-import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
+import { databaseUnavailable } from '../../http/errors.ts';
+import { isDatabaseUnavailable } from '../../http/failures.ts';
 import { problemResponse } from '../../schemas/problem.ts';
-import { isDatabaseUnavailable } from '../../plugins/app/error-handler.ts';
 
 const appliedMigrationsQuery = sql.type(z.object({ name: z.string() }))`
   SELECT name FROM ${sql.identifier([MIGRATIONS_TABLE])} ORDER BY id
@@ -18,6 +18,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['health'],
       summary: 'The process is running',
+      description: 'Answers 200 while the process runs, whatever the database does: for restarts, not for routing.',
       operationId: 'getLiveness',
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
     },
@@ -28,13 +29,14 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['health'],
       summary: 'The database answers and its schema is the one this release expects',
+      description: 'A 503 problem while the database is unreachable or its latest migration is not the one this release expects.',
       operationId: 'getReadiness',
       response: {
         200: Type.Object({ status: Type.Literal('ready'), migration: Type.String() }),
         503: problemResponse('Not ready: the database is unreachable or its migrations are not current'),
       },
     },
-    handler: async (request, reply) => {
+    handler: async (request) => {
       let applied: readonly string[];
       try {
         applied = await fastify.db.anyFirst(appliedMigrationsQuery);
@@ -43,10 +45,10 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         const detail = isDatabaseUnavailable(error)
           ? 'The database is not answering'
           : 'The migrations table cannot be read; run npm run migrate -- up';
-        return sendProblem(reply, problem(PROBLEMS.databaseUnavailable, request, detail), RETRY_AFTER_SECONDS);
+        throw databaseUnavailable(detail);
       }
       const drift = schemaDrift(applied, expected);
-      if (drift) return sendProblem(reply, problem(PROBLEMS.databaseUnavailable, request, drift), RETRY_AFTER_SECONDS);
+      if (drift) throw databaseUnavailable(drift);
       return { status: 'ready' as const, migration: expected.at(-1) ?? '' };
     },
   });

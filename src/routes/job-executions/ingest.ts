@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { fieldsProblem, PROBLEMS, sendProblem } from '../../http/problems.ts';
+import { invalidBody } from '../../http/errors.ts';
 import { parseJsonBody } from '../../http/json-body.ts';
 import { strictBodyValidator } from '../../http/strict-body.ts';
 import { checkExecutions } from '../../ingest/check-executions.ts';
 import { insertExecutions } from '../../ingest/insert-executions.ts';
-import { INGEST_SECURITY } from '../../plugins/app/auth.ts';
+import { INGEST_SECURITY } from '../../http/security-schemes.ts';
 import { IngestBodySchema, IngestResultSchema, MAX_BATCH, MAX_BODY_BYTES } from '../../schemas/executions.ts';
-import { problemResponse } from '../../schemas/problem.ts';
+import { PROBLEM_RESPONSES, problemResponse } from '../../schemas/problem.ts';
 
 const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Fastify parses text/plain by default; here only JSON is a body, anything else a 415.
@@ -35,22 +35,22 @@ const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         413: problemResponse('Body over 1 MiB: send fewer executions per request'),
         415: problemResponse('Content-Type is not application/json'),
         429: problemResponse('Over RATE_LIMIT_WRITES_PER_MIN (with Retry-After)'),
-        503: problemResponse('Database unreachable or overloaded (with Retry-After)'),
+        503: PROBLEM_RESPONSES.unavailable,
         504: problemResponse('The insert exceeded its time limit'),
       },
     },
     // Ajv reports every error of every item: an oversized list is refused before it is walked.
-    preValidation: async (request, reply) => {
+    preValidation: async (request) => {
       const { executions } = (request.body ?? {}) as { executions?: unknown };
       if (Array.isArray(executions) && executions.length > MAX_BATCH) {
         const message = `must have at most ${MAX_BATCH} items (got ${executions.length}); split the batch`;
-        return sendProblem(reply, fieldsProblem(PROBLEMS.invalidBody, request, 'body field', [{ field: 'executions', message }]));
+        throw invalidBody([{ field: 'executions', message }]);
       }
     },
     handler: async (request, reply) => {
       const { executions } = request.body;
       const errors = checkExecutions(executions);
-      if (errors.length > 0) return sendProblem(reply, fieldsProblem(PROBLEMS.invalidBody, request, 'body field', errors));
+      if (errors.length > 0) throw invalidBody(errors);
       return reply.code(201).send(await insertExecutions(fastify.db, executions));
     },
   });

@@ -1,19 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { decodeCursor } from '../../executions/cursor.ts';
 import type { ReasonFilter } from '../../executions/execution-list-query.ts';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { invalidParameter } from '../../http/errors.ts';
 import { DEFAULT_PAGE_SIZE, ExecutionListQuerySchema, ExecutionListSchema } from '../../schemas/execution-list.ts';
-import { problemResponse } from '../../schemas/problem.ts';
-
-const DEFAULT_HOURS = 24;
-
-function badParameter(request: FastifyRequest, reply: FastifyReply, field: string, message: string) {
-  return sendProblem(
-    reply,
-    problem(PROBLEMS.invalidParameter, request, `query parameter "${field}" ${message}`, { errors: [{ field, message }] }),
-  );
-}
+import { DEFAULT_HOURS } from '../../schemas/common.ts';
+import { READ_PROBLEMS } from '../../schemas/problem.ts';
 
 const listRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/', {
@@ -27,21 +18,19 @@ const listRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: ExecutionListQuerySchema,
       response: {
         200: ExecutionListSchema,
-        400: problemResponse('Bad input: the detail names the parameter'),
-        503: problemResponse('Database unreachable or overloaded (with Retry-After)'),
-        504: problemResponse('The query exceeded its time limit'),
+        ...READ_PROBLEMS,
       },
     },
-    handler: async (request, reply) => {
+    handler: async (request) => {
       const { hours, worker, state, reason, unknown, limit, cursor } = request.query;
       if (reason !== undefined && unknown) {
-        return badParameter(request, reply, 'unknown', 'cannot be combined with reason (a row has one reason or none)');
+        throw invalidParameter('unknown', 'cannot be combined with reason (a row has one reason or none)');
       }
       if ((reason !== undefined || unknown) && state !== undefined && state !== 'cancelled') {
-        return badParameter(request, reply, 'state', `must be cancelled (or absent) with ${unknown ? 'unknown' : 'reason'}`);
+        throw invalidParameter('state', `must be cancelled (or absent) with ${unknown ? 'unknown' : 'reason'}`);
       }
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      if (after === null) return badParameter(request, reply, 'cursor', 'is not a cursor this service issued');
+      if (after === null) throw invalidParameter('cursor', 'is not a cursor this service issued');
       const reasonFilter: ReasonFilter | undefined =
         reason !== undefined ? { reason } : unknown ? { unknown: true } : undefined;
       return fastify.executionList.listExecutions({

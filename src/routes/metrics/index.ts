@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
-import { WorkerParamsSchema } from '../../schemas/common.ts';
+import { unknownWorker } from '../../http/errors.ts';
+import { DEFAULT_HOURS, WorkerParamsSchema } from '../../schemas/common.ts';
 import { MetricsQuerySchema, SystemMetricsSchema, WorkerListSchema, WorkerMetricsSchema } from '../../schemas/metrics.ts';
-import { badRequest, DEFAULT_HOURS, timeout, unavailable, unknownWorker } from './responses.ts';
+import { PROBLEM_RESPONSES, READ_PROBLEMS } from '../../schemas/problem.ts';
 import prometheusRoutes from './prometheus.ts';
 import timeseriesRoutes from './timeseries.ts';
 
@@ -11,9 +11,13 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['metrics'],
       summary: 'Metrics over every worker for a window ending now',
+      description:
+        'Executions, counts per state, success rate, cancellations by reason (NULL reasons counted as unknown, ' +
+        'apart from a reason whose text is "unknown") and durations over the window (now() - hours, now()]; ' +
+        'compare=previous adds the preceding window and the deltas.',
       operationId: 'getSystemMetrics',
       querystring: MetricsQuerySchema,
-      response: { 200: SystemMetricsSchema, 400: badRequest, 503: unavailable, 504: timeout },
+      response: { 200: SystemMetricsSchema, ...READ_PROBLEMS },
     },
     handler: async (request) =>
       fastify.metrics.systemMetrics(request.query.hours ?? DEFAULT_HOURS, { compare: request.query.compare }),
@@ -27,20 +31,14 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'getWorkerMetrics',
       params: WorkerParamsSchema,
       querystring: MetricsQuerySchema,
-      response: {
-        200: WorkerMetricsSchema,
-        400: badRequest,
-        404: unknownWorker,
-        503: unavailable,
-        504: timeout,
-      },
+      response: { 200: WorkerMetricsSchema, ...READ_PROBLEMS, 404: PROBLEM_RESPONSES.unknownWorker },
     },
-    handler: async (request, reply) => {
+    handler: async (request) => {
       const { name } = request.params;
       const { hours = DEFAULT_HOURS, compare } = request.query;
       const metrics = await fastify.metrics.workerMetrics(name, hours, { compare });
       if (metrics) return metrics;
-      return sendProblem(reply, problem(PROBLEMS.unknownWorker, request, `worker ${JSON.stringify(name)} has no executions`));
+      throw unknownWorker(name);
     },
   });
 
@@ -48,8 +46,9 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['metrics'],
       summary: 'Every worker that has executions, with when it was last seen',
+      description: 'Every worker name in the table, whatever its age, with its latest inserted_at; ordered by name.',
       operationId: 'listWorkers',
-      response: { 200: WorkerListSchema, 503: unavailable, 504: timeout },
+      response: { 200: WorkerListSchema, 503: PROBLEM_RESPONSES.unavailable, 504: PROBLEM_RESPONSES.timeout },
     },
     handler: async () => fastify.metrics.workers(),
   });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { timeout, unavailable } from './responses.ts';
+import { PROBLEM_RESPONSES } from '../../schemas/problem.ts';
 
 const exposition = (format: string) => ({ schema: Type.String({ description: format }) });
 
@@ -24,8 +24,8 @@ const prometheusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             'application/openmetrics-text': exposition('OpenMetrics 1.0.0'),
           },
         },
-        503: unavailable,
-        504: timeout,
+        503: PROBLEM_RESPONSES.unavailable,
+        504: PROBLEM_RESPONSES.timeout,
       },
     },
     handler: async (request, reply) => {

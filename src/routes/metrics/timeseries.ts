@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEMS, problem, sendProblem } from '../../http/problems.ts';
+import { invalidParameter, unknownWorker } from '../../http/errors.ts';
 import { WorkerParamsSchema } from '../../schemas/common.ts';
 import {
   MAX_HOURLY_HOURS,
@@ -10,21 +9,16 @@ import {
   type Bucket,
   type TimeseriesQuery,
 } from '../../schemas/timeseries.ts';
-import { badRequest, DEFAULT_HOURS, timeout, unavailable, unknownWorker } from './responses.ts';
+import { DEFAULT_HOURS } from '../../schemas/common.ts';
+import { PROBLEM_RESPONSES, READ_PROBLEMS } from '../../schemas/problem.ts';
 
-/** The window and bucket asked for, or `undefined` once a 400 has been sent (too many hourly points). */
-function parseWindow(query: TimeseriesQuery, request: FastifyRequest, reply: FastifyReply) {
+/** The window and bucket asked for; too many hourly points is a 400. */
+function parseWindow(query: TimeseriesQuery) {
   const hours = query.hours ?? DEFAULT_HOURS;
   const bucket: Bucket = query.bucket ?? (hours <= MAX_HOURLY_HOURS ? 'hour' : 'day');
   if (bucket === 'hour' && hours > MAX_HOURLY_HOURS) {
     const message = `must be "day" when hours > ${MAX_HOURLY_HOURS} (hourly points are limited to ${MAX_HOURLY_HOURS} hours)`;
-    sendProblem(
-      reply,
-      problem(PROBLEMS.invalidParameter, request, `query parameter "bucket" ${message}`, {
-        errors: [{ field: 'bucket', message }],
-      }),
-    );
-    return undefined;
+    throw invalidParameter('bucket', message);
   }
   return { hours, bucket };
 }
@@ -34,13 +28,15 @@ const timeseriesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['metrics'],
       summary: 'Executions per hour or day over every worker, for a window ending now',
+      description:
+        'Every UTC bucket of the window, oldest first, zeros included: executions, counts per state and unknown ' +
+        'reasons. Hourly buckets up to 720 hours, daily beyond.',
       operationId: 'getSystemTimeseries',
       querystring: TimeseriesQuerySchema,
-      response: { 200: SystemTimeseriesSchema, 400: badRequest, 503: unavailable, 504: timeout },
+      response: { 200: SystemTimeseriesSchema, ...READ_PROBLEMS },
     },
-    handler: async (request, reply) => {
-      const window = parseWindow(request.query, request, reply);
-      if (!window) return reply;
+    handler: async (request) => {
+      const window = parseWindow(request.query);
       return fastify.metrics.systemTimeseries(window.hours, window.bucket);
     },
   });
@@ -53,15 +49,14 @@ const timeseriesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       operationId: 'getWorkerTimeseries',
       params: WorkerParamsSchema,
       querystring: TimeseriesQuerySchema,
-      response: { 200: WorkerTimeseriesSchema, 400: badRequest, 404: unknownWorker, 503: unavailable, 504: timeout },
+      response: { 200: WorkerTimeseriesSchema, ...READ_PROBLEMS, 404: PROBLEM_RESPONSES.unknownWorker },
     },
-    handler: async (request, reply) => {
-      const window = parseWindow(request.query, request, reply);
-      if (!window) return reply;
+    handler: async (request) => {
+      const window = parseWindow(request.query);
       const { name } = request.params;
       const series = await fastify.metrics.workerTimeseries(name, window.hours, window.bucket);
       if (series) return series;
-      return sendProblem(reply, problem(PROBLEMS.unknownWorker, request, `worker ${JSON.stringify(name)} has no executions`));
+      throw unknownWorker(name);
     },
   });
 };

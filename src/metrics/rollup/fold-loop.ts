@@ -40,7 +40,7 @@ export async function foldPending(pool: DatabasePool, batchRows = FOLD_BATCH_ROW
  * Folds the pending rows every `intervalMs`, so reads stay a few rollup rows plus a small pending
  * table. Readers are exact whether or not this runs; it only keeps them fast.
  */
-export function startFolder(pool: DatabasePool, intervalMs: number, events: RepeatEvents) {
+export function startFoldLoop(pool: DatabasePool, intervalMs: number, events: RepeatEvents) {
   // A batch that fails (a statement timeout, say) is retried a quarter the size; success doubles it back.
   let batch = FOLD_BATCH_ROWS;
   return repeat(

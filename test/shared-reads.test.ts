@@ -1,5 +1,5 @@
 import t from 'tap';
-import { coalesce } from '../src/metrics/coalesce.ts';
+import { shareReads } from '../src/metrics/shared-reads.ts';
 
 /** A read we finish by hand; each one records the order in which it started. */
 function controlledReads() {
@@ -17,7 +17,7 @@ const flush = () => new Promise((r) => setImmediate(r));
 
 t.test('callers arriving during a read share the next read, never the one already running', async (t) => {
   const { reads, read, tick } = controlledReads();
-  const ask = coalesce(read, (key) => key);
+  const ask = shareReads(read, (key) => key);
   const first = ask('24h');
   await flush();
   t.equal(reads.length, 1, 'the first caller starts a read');
@@ -42,7 +42,7 @@ t.test('callers arriving during a read share the next read, never the one alread
 
 t.test('different questions never share; a failed read fails only its own callers', async (t) => {
   const { reads, read } = controlledReads();
-  const ask = coalesce(read, (key) => key);
+  const ask = shareReads(read, (key) => key);
   const a = ask('system');
   const b = ask('worker');
   await flush();

@@ -1,6 +1,6 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { foldPending } from '../metrics/rollup/folder.ts';
+import { foldPending } from '../metrics/rollup/fold-loop.ts';
 import { DEMO_JOB_IDS, SHOWTIME_WORKER } from './demo-data.ts';
 import { matchAttemptJson } from './match-attempt.ts';
 

@@ -1,19 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { startFolder } from '../../metrics/rollup/folder.ts';
+import { startFoldLoop } from '../../metrics/rollup/fold-loop.ts';
 
 /** Folds inserted rows into the rollups in the background while the app runs; 0 turns it off. */
-async function rollupFolder(fastify: FastifyInstance, options: { intervalMs: number }) {
+async function rollupFoldLoop(fastify: FastifyInstance, options: { intervalMs: number }) {
   if (options.intervalMs === 0) return;
-  let folder: ReturnType<typeof startFolder> | undefined;
+  let loop: ReturnType<typeof startFoldLoop> | undefined;
   fastify.addHook('onReady', async () => {
-    folder = startFolder(fastify.db, options.intervalMs, {
+    loop = startFoldLoop(fastify.db, options.intervalMs, {
       failed: (error) => fastify.log.warn({ err: error }, 'rollup fold failed; reads stay exact, retrying'),
       recovered: () => fastify.log.info('rollup fold works again'),
     });
   });
   // preClose runs before every onClose hook, so the pool is still open for a fold in flight.
-  fastify.addHook('preClose', async () => folder?.stop());
+  fastify.addHook('preClose', async () => loop?.stop());
 }
 
-export default fp(rollupFolder, { name: 'rollup-folder', dependencies: ['database'] });
+export default fp(rollupFoldLoop, { name: 'rollup-fold-loop', dependencies: ['database'] });

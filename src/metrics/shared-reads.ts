@@ -4,7 +4,7 @@
  * request is counted). A caller that finds a read in flight waits for the next one, which every
  * caller arriving meanwhile shares: per question, at most one read runs and one more is queued.
  */
-export function coalesce<A extends unknown[], R>(read: (...args: A) => Promise<R>, keyOf: (...args: A) => string) {
+export function shareReads<A extends unknown[], R>(read: (...args: A) => Promise<R>, keyOf: (...args: A) => string) {
   interface Slot {
     running: Promise<R>;
     next?: Promise<R>;

@@ -1,0 +1,87 @@
+import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
+import { PoolTimeoutError } from '../db/pool-gate.ts';
+import { ProblemError } from './errors.ts';
+import { PROBLEMS, RETRY_AFTER_SECONDS, type ProblemKind } from './problems.ts';
+
+/** PostgreSQL and socket codes that mean "the database cannot answer now", not "the query is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',
+  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006',
+]);
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e && chain.length < 8; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
+}
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return causes(error).some(
+    (e) =>
+      e instanceof ConnectionError ||
+      e instanceof BackendTerminatedError ||
+      UNAVAILABLE_CODES.has(String((e as { code?: unknown }).code)) ||
+      /timeout exceeded when trying to connect|Connection terminated/i.test(String((e as Error).message)),
+  );
+}
+
+/** undefined_table / undefined_column: the service runs against a database that is not migrated. */
+const isSchemaMissing = (error: unknown) =>
+  causes(error).some((e) => ['42P01', '42703'].includes(String((e as { code?: unknown }).code)));
+
+const isStatementTimeout = (error: unknown) =>
+  causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
+
+/** Server-side failures we recognise, first match wins: each gets its own problem, never a bare 500. */
+const SERVER_FAILURES: {
+  matches: (error: unknown) => boolean;
+  kind: ProblemKind;
+  detail: string;
+  retry: boolean;
+  level: 'warn' | 'error';
+  log: string;
+}[] = [
+  {
+    matches: (error) => error instanceof PoolTimeoutError,
+    kind: PROBLEMS.overloaded,
+    detail: 'Every database connection is busy; retry shortly',
+    retry: true,
+    level: 'warn',
+    log: 'database connections saturated; shedding the request',
+  },
+  {
+    matches: isStatementTimeout,
+    kind: PROBLEMS.queryTimeout,
+    detail: 'The query took longer than the statement time limit; try a shorter window',
+    retry: false,
+    level: 'warn',
+    log: 'query exceeded its time limit',
+  },
+  {
+    matches: isSchemaMissing,
+    kind: PROBLEMS.databaseUnavailable,
+    detail: 'The database schema is not current; run npm run migrate -- up',
+    retry: true,
+    level: 'error',
+    log: 'database schema is not the one this release expects',
+  },
+  {
+    matches: isDatabaseUnavailable,
+    kind: PROBLEMS.databaseUnavailable,
+    detail: 'The database is not answering; retry shortly',
+    retry: true,
+    level: 'error',
+    log: 'database unavailable',
+  },
+];
+
+/**
+ * The problem a server-side failure we recognise is answered with, and how to log it; undefined
+ * for anything else (an internal error). The detail is ours: never a driver message or SQL text.
+ */
+export function serverFailure(error: unknown): { problem: ProblemError; level: 'warn' | 'error'; log: string } | undefined {
+  const known = SERVER_FAILURES.find((failure) => failure.matches(error));
+  if (!known) return undefined;
+  const retryAfter = known.retry ? RETRY_AFTER_SECONDS : undefined;
+  return { problem: new ProblemError(known.kind, known.detail, retryAfter === undefined ? {} : { retryAfter }), level: known.level, log: known.log };
+}
