@@ -67,7 +67,7 @@ function startCommand(): string[] {
   return args;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = probe();
@@ -115,7 +115,8 @@ t.test('npm start with OTLP/HTTP export: the request span, its database child sp
     const response = await fetch(`${base}/metrics/worker/${encodeURIComponent('Mailer.Worker')}?hours=8760`, { headers: { 'x-request-id': requestId } });
     status = response.status;
     await response.arrayBuffer();
-    if (status !== 200 && (status !== 503 || attempt > 50)) throw new Error(`answered ${status}`);
+    if (status !== 200 && (status !== 503 || attempt > 600)) throw new Error(`answered ${status}`);
+    if (status === 503) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   const attribute = (span: OtlpSpan, key: string) => span.attributes.find((a) => a.key === key)?.value.stringValue;
