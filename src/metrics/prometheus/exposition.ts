@@ -33,6 +33,9 @@ function openMetricsView(metric: Family): Family {
   return view;
 }
 
+/** prom-client writes a NaN sample as "Nan" (lib/util.js); both formats spell it "NaN". */
+const NAN_SAMPLE = /^([^#\n][^\n]*) Nan$/gm;
+
 /** Renders the service's registry plus this scrape's families in the negotiated format. */
 export async function render(base: Registry, families: readonly Family[], contentType: ReturnType<typeof negotiate>): Promise<string> {
   const page = new Registry<typeof contentType>();
@@ -44,5 +47,5 @@ export async function render(base: Registry, families: readonly Family[], conten
   for (const metric of [...own, ...families]) {
     page.registerMetric((openMetrics ? openMetricsView(metric) : metric) as unknown as Metric);
   }
-  return page.metrics();
+  return (await page.metrics()).replace(NAN_SAMPLE, '$1 NaN');
 }
