@@ -33,6 +33,8 @@ async function tool(name: string, args: string[], options: { cwd?: string; env?:
   });
 }
 
+// Inside the checkout, so the generated client resolves the project's node_modules.
+await mkdir(join(root, '.tmp'), { recursive: true });
 const work = await mkdtemp(join(root, '.tmp', 'contract-'));
 t.teardown(() => rm(work, { recursive: true, force: true }));
 

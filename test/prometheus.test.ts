@@ -9,7 +9,7 @@ import { DURATION_BUCKETS } from '../src/metrics/prometheus/duration-buckets.ts'
 import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../src/metrics/prometheus/exposition.ts';
 import { STATES } from '../src/schemas/common.ts';
 import { get, startTestApp } from './helpers/app.ts';
-import { startTestDatabase } from './helpers/database.ts';
+import { EMBEDDED_SERVER, STOPS_SERVER, startTestDatabase } from './helpers/database.ts';
 import { parseExposition, type Exposition, type Sample } from './helpers/exposition.ts';
 import { nastyRows } from './helpers/nasty-rows.ts';
 import { codePointCompare, insertRows, reasonOf, type TestRow } from './helpers/rows.ts';
@@ -169,7 +169,7 @@ t.test('Accept picks the format', async (t) => {
   t.equal(negotiate('application/json'), PROMETHEUS_TEXT, 'anything else gets the text format');
 });
 
-t.test('a scrape while the database is down is a 503 problem, so Prometheus sees the target down', async (t) => {
+t.test('a scrape while the database is down is a 503 problem, so Prometheus sees the target down', { skip: EMBEDDED_SERVER ? false : STOPS_SERVER }, async (t) => {
   const db = await startTestDatabase(t);
   const app = await startTestApp(t, db, { config: loadConfig({ ROLLUP_FOLD_INTERVAL_MS: '0' }) });
   await db.stopServer();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { formatCsv, parseCsv } from '../src/analysis/csv.ts';
 import { decideThreshold } from '../src/analysis/threshold-decision.ts';
 import { freePort } from '../src/db/embedded.ts';
-import { startTestDatabase } from './helpers/database.ts';
+import { EMBEDDED_SERVER, READS_DATA_DIR, startTestDatabase } from './helpers/database.ts';
 import { bandJobIds, matchAttemptRows } from './helpers/match-attempts.ts';
 import { insertRows } from './helpers/rows.ts';
 
@@ -86,7 +86,7 @@ t.test('fewer than 30 reviewed rows: "insufficient sample", exit 0; without a da
   t.match(decided.stderr, /^note: no DATABASE_URL/);
 });
 
-t.test('without DATABASE_URL the tools use the embedded database running in DATA_DIR', async (t) => {
+t.test('without DATABASE_URL the tools use the embedded database running in DATA_DIR', { skip: EMBEDDED_SERVER ? false : READS_DATA_DIR }, async (t) => {
   const sampled = await run('tmdb-sample', ['--size', '5', '--seed', '1'], { DATABASE_URL: '', DATA_DIR: db.dataDir });
   t.equal(sampled.code, 0, sampled.stderr);
   t.equal(parseCsv(sampled.stdout).length, 6, 'header and 5 rows on stdout');

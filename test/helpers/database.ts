@@ -33,6 +33,9 @@ interface Teardown {
  */
 const EXTERNAL_URL = process.env.TEST_DATABASE_URL || undefined;
 
+/** Whether this process's test databases are embedded servers (so `canStopServer`, `dataDir`). */
+export const EMBEDDED_SERVER = EXTERNAL_URL === undefined;
+
 async function externalDatabase(t: Teardown, adminUrl: string): Promise<{ url: string }> {
   const name = `job_metrics_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -52,6 +55,8 @@ async function externalDatabase(t: Teardown, adminUrl: string): Promise<{ url: s
 
 /** The skip reason of a test that stops the database server. */
 export const STOPS_SERVER = 'stops the database server: not on TEST_DATABASE_URL';
+/** The skip reason of a test that finds the server by its data directory. */
+export const READS_DATA_DIR = 'finds the server by its data directory: not on TEST_DATABASE_URL';
 
 const unsupported = async () => {
   throw new Error('the server of TEST_DATABASE_URL cannot be stopped by a test (check canStopServer)');
