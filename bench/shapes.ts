@@ -278,8 +278,7 @@ try {
     `Shapes: uniform, burst, late (${(ROWS / 1e6).toString()}M rows)`,
     [
       `\`${command}\` (bench/shapes.ts): ${ROWS.toLocaleString('en')} rows over 365 days, shapes added in turn by plain SQL while the service runs and folds every second. ` +
-        `Commit ${info.commit}, ${info.date}, Node ${info.node}, PostgreSQL ${info.postgres}, ${info.cpus}, load average ${info.load} at the start ` +
-        `(other helpers' builds and tests share the 2 cores). Load ${loadS.toFixed(0)} s, rollup migrations with backfill ${migrateS.toFixed(0)} s.`,
+        `Commit ${info.commit}, ${info.date}, Node ${info.node}, PostgreSQL ${info.postgres}, ${info.cpus}, load average ${info.load} at the start. Load ${loadS.toFixed(0)} s, rollup migrations with backfill ${migrateS.toFixed(0)} s.`,
       '',
       ...sections,
     ].join('\n'),
