@@ -41,6 +41,8 @@ function differences(raw: WindowMetricsRow, rollup: WindowMetricsRow): string[] 
 export async function verifyWindow(pool: DatabasePool, requestedHours: number, worker?: string, retentionDays?: number): Promise<string[]> {
   return pool.transaction(async (tx) => {
     await tx.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
+    // Before the snapshot: the folder's TRUNCATE of the pending table (fold-loop.ts) waits for us.
+    await tx.query(sql.unsafe`LOCK TABLE job_rollup_pending IN ACCESS SHARE MODE`);
     const hours = await hoursInsideHorizon(tx, requestedHours, retentionDays);
     if (hours < 1) return [];
     const raw = await tx.one(windowMetricsQuery(hours, worker));
@@ -81,6 +83,8 @@ const shadowTables = async (client: BackfillClient) => {
 export async function auditRollups(client: BackfillClient, limit = 20, retentionDays?: number): Promise<string[]> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
+    // Before the snapshot: the folder's TRUNCATE of the pending table (fold-loop.ts) waits for us.
+    await client.query('LOCK TABLE job_rollup_pending IN ACCESS SHARE MODE');
     const { rows: horizon } = await client.query(HORIZON_TEXT, [retentionDays ?? null]);
     const from = String(horizon[0]!.h);
     await shadowTables(client);
