@@ -6,6 +6,7 @@ import { PROBLEM_RESPONSES, READ_PROBLEMS } from '../../schemas/problem.ts';
 import prometheusRoutes from './prometheus.ts';
 import timeseriesRoutes from './timeseries.ts';
 
+/** The answers come from `fastify.metrics` (metrics/metrics-repository.ts); how a window is computed: metrics/window-metrics.ts. */
 const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/system', {
     schema: {

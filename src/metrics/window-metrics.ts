@@ -1,0 +1,71 @@
+import type { CommonQueryMethods } from 'slonik';
+import type { Compare, SystemMetrics } from '../schemas/metrics.ts';
+import { statesOf } from './state-counts.ts';
+import { windowMetricsQuery } from './window-metrics-query.ts';
+import { exactWindow, rollupWindow, type ComputedWindow } from './rollup/rollup-metrics.ts';
+import { rollupMetricsQuery } from './rollup/rollup-metrics-query.ts';
+import { windowSizeQuery } from './rollup/window-size-query.ts';
+
+/**
+ * How a metrics window is answered (the strategy behind GET /metrics/system and /metrics/worker):
+ * - a window that holds few rows (≤ `exactMaxRows`), however long, from the raw rows: exact
+ *   percentile_cont (`meta.method: "exact"`);
+ * - a larger one, however short (an hour can hold a million rows), from the rollups plus under a
+ *   minute of raw rows at each end, percentiles within the bound (`"rollup"`);
+ * - a window reaching before the retention horizon from the rollups whatever its size: its oldest
+ *   raw rows may be gone.
+ * The size comes from the rollup counts and a bounded look at the pending rows, so only one of the
+ * two window queries runs.
+ */
+export interface WindowStrategy {
+  exactMaxRows: number;
+  retentionDays?: number;
+}
+
+export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics> {
+  const { rows, pruned } = await db.one(windowSizeQuery(hours, strategy.exactMaxRows, worker, strategy.retentionDays));
+  if (rows <= strategy.exactMaxRows && !pruned) return toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
+  return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker, strategy.retentionDays))));
+}
+
+/**
+ * The window and the one before it, compared. Run both in one transaction (the caller's `db`): one
+ * now(), so the previous window ends exactly where this one starts. The previous window always
+ * comes from the rollups.
+ */
+export async function comparedWindowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics> {
+  const current = await windowMetrics(db, strategy, hours, worker);
+  const previous = toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, hours, worker, strategy.retentionDays))));
+  return { ...current, compare: compareWith(current, previous) };
+}
+
+function toMetrics(hours: number, { row, meta }: ComputedWindow): SystemMetrics {
+  const [p50, p95, p99] = row.duration_pct ?? [];
+  return {
+    window: { hours, from: row.window_from, to: row.window_to },
+    executions: row.executions,
+    states: statesOf(row),
+    success_rate: row.executions === 0 ? null : row.completed / row.executions,
+    cancellations: { total: row.cancelled, unknown: row.unknown_reasons, by_reason: row.by_reason },
+    duration_ms:
+      row.durations === 0 || p50 === undefined || p95 === undefined || p99 === undefined
+        ? null
+        : { avg: row.duration_avg ?? 0, p50, p95, p99, max: row.duration_max ?? 0 },
+    meta,
+  };
+}
+
+const difference = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined ? null : a - b;
+const unknownShare = (m: SystemMetrics) => (m.cancellations.total === 0 ? null : m.cancellations.unknown / m.cancellations.total);
+
+function compareWith(current: SystemMetrics, previous: SystemMetrics): Compare {
+  return {
+    previous,
+    deltas: {
+      success_rate: difference(current.success_rate, previous.success_rate),
+      unknown_share: difference(unknownShare(current), unknownShare(previous)),
+      p95: difference(current.duration_ms?.p95, previous.duration_ms?.p95),
+    },
+  };
+}
