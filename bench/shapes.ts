@@ -1,13 +1,16 @@
 /**
- * npm run bench:shapes -- [--rows N] [--shape uniform,burst,late] [--requests R] [--seconds S] [--report FILE]
+ * npm run bench:shapes -- [--rows N] [--shape uniform,burst,late,backlog] [--requests R] [--seconds S] [--report FILE]
  * Every window, however the rows fall in time. A fresh embedded PostgreSQL (fsync off) gets N rows
  * (default 10M) over 365 days with the seed's shape (bench/lib/seed-shape.ts), the window indexes and
  * the rollup migrations; then the shapes are added one after another, each by plain SQL while the
  * service runs (so they accumulate: "late" also holds the burst):
  * - uniform: nothing more;
- * - burst: N/10 rows in the hour before now(), one INSERT; reads are timed while the fold catches up
- *   (≥ 500k rows pending at 10M), then once it has;
- * - late: N/20 rows stamped 1 h to 7 days in the past and 2,000 up to 5 minutes in the future.
+ * - burst: N/10 rows in the hour before now(), one INSERT (timed: a statement this big folds its own
+ *   rows, migration 1764040000000); reads are timed while any fold catches up, then once it has;
+ * - late: N/20 rows stamped 1 h to 7 days in the past and 2,000 up to 5 minutes in the future;
+ * - backlog (not in the default): an outage of every folder (the bench holds the fold lock) while
+ *   N/10 rows arrive in the last hour in statements of 10,000 rows, which leave their rows pending;
+ *   reads are timed while the fold catches up (≥ 500k rows pending at 10M), then once it has.
  * For each shape: every window of /metrics/system and /metrics/worker/{name} (big and small worker)
  * and the time series, one client after another (p95 of R requests each, coalescing off); then 10
  * connections asking random different windows for S seconds, coalescing off and on; then the answers
@@ -23,6 +26,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { knownMigrations, migrate } from '../src/db/migrate.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
+import { FOLD_LOCK_KEY } from '../src/metrics/rollup/rollup-upserts.ts';
 import { verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { replaceSection } from './report.ts';
 import { machine } from './lib/seeded-database.ts';
@@ -170,23 +174,35 @@ try {
     let catchUp: Awaited<ReturnType<typeof load>> | undefined;
     let catchUpPending = 0;
     let drainS = 0;
-    if (shape === 'burst') {
+    let insertS = 0;
+    if (shape === 'burst' || shape === 'backlog') {
       const burst = Math.round(ROWS / 10);
-      await insert(burst, `now() - make_interval(secs => 3600 * random())`);
+      t0 = performance.now();
+      if (shape === 'burst') {
+        await insert(burst, `now() - make_interval(secs => 3600 * random())`);
+      } else {
+        // No folder can run while the bench holds the fold lock: the rows pile up as in an outage.
+        const outage = new pg.Client({ connectionString: server.url });
+        await outage.connect();
+        await outage.query(`SELECT pg_advisory_lock(${FOLD_LOCK_KEY})`);
+        for (let done = 0; done < burst; done += 10_000) await insert(Math.min(10_000, burst - done), `now() - make_interval(secs => 3600 * random())`);
+        await outage.end();
+      }
+      insertS = (performance.now() - t0) / 1000;
       catchUpPending = await pending();
       const threshold = Math.min(500_000, Math.round(catchUpPending / 2));
       t0 = performance.now();
-      catchUp = await load(off.base, 2, async () => (await pending()) < threshold);
+      if (catchUpPending >= 1_000) catchUp = await load(off.base, 2, async () => (await pending()) < threshold);
       await drained();
       drainS = (performance.now() - t0) / 1000;
-      log(`burst of ${burst}: ${catchUpPending} pending; while ≥ ${threshold}: ${JSON.stringify(catchUp)}; drained in ${drainS.toFixed(1)} s`);
+      log(`${shape} of ${burst} in ${insertS.toFixed(1)} s: ${catchUpPending} pending; while ≥ ${threshold}: ${JSON.stringify(catchUp)}; drained in ${drainS.toFixed(1)} s`);
     } else if (shape === 'late') {
       await insert(Math.round(ROWS / 20), `now() - make_interval(secs => 3600 + 6 * 86400 * random())`);
       await insert(2_000, `now() + make_interval(secs => 300 * random())`);
       drainS = await drained();
       log(`late rows folded in ${drainS.toFixed(1)} s`);
     } else if (shape !== 'uniform') {
-      throw new Error(`unknown shape ${shape}: uniform, burst or late`);
+      throw new Error(`unknown shape ${shape}: uniform, burst, late or backlog`);
     }
 
     // One client, one question after another, coalescing off: p95 of REQUESTS each.
@@ -236,16 +252,17 @@ try {
     const mismatches = checks.filter((c) => !c.endsWith('equal') && !c.includes('equal ('));
     log(mismatches.length ? `ORACLE MISMATCH: ${mismatches.join(' | ')}` : 'every answer checked equals the raw oracle');
 
-    results[shape] = { singles, crowdOff, crowdOn, hello: helloCrowd.per_s, catchUp, catchUpPending, drainS, checks };
+    results[shape] = { singles, crowdOff, crowdOn, hello: helloCrowd.per_s, insertS, catchUp, catchUpPending, drainS, checks };
     const ratio = (x: number) => `${((x / helloCrowd.per_s) * 100).toFixed(1)} %`;
     sections.push(
-      `### ${shape}${shape === 'burst' ? ` (+${Math.round(ROWS / 10).toLocaleString('en')} rows in the last hour)` : shape === 'late' ? ` (+${Math.round(ROWS / 20).toLocaleString('en')} rows 1 h–7 d late, 2,000 up to 5 min ahead)` : ''}`,
+      `### ${shape}${shape === 'burst' ? ` (+${Math.round(ROWS / 10).toLocaleString('en')} rows in the last hour, one INSERT)` : shape === 'backlog' ? ` (+${Math.round(ROWS / 10).toLocaleString('en')} rows in the last hour, 10,000 a statement, no folder running)` : shape === 'late' ? ` (+${Math.round(ROWS / 20).toLocaleString('en')} rows 1 h–7 d late, 2,000 up to 5 min ahead)` : ''}`,
       '',
       `Load average ${(await machine(server.url)).load} after the shape's reads.`,
       '',
-      ...(catchUp
+      ...(insertS ? [`Inserted in ${insertS.toFixed(1)} s; ${catchUpPending.toLocaleString('en')} rows pending right after.`, ''] : []),
+      ...(catchUp && catchUp.requests > 0
         ? [
-            `While the fold caught up (${catchUpPending.toLocaleString('en')} rows pending after the burst's INSERT, measured while ≥ ${Math.min(500_000, Math.round(catchUpPending / 2)).toLocaleString('en')}; drained in ${drainS.toFixed(1)} s): ` +
+            `While the fold caught up (${catchUpPending.toLocaleString('en')} rows pending, measured while ≥ ${Math.min(500_000, Math.round(catchUpPending / 2)).toLocaleString('en')}; drained in ${drainS.toFixed(1)} s): ` +
               `2 clients, random windows, ${catchUp.requests} requests, p50 ${catchUp.p50.toFixed(0)} ms, p95 ${catchUp.p95.toFixed(0)} ms, max ${catchUp.max.toFixed(0)} ms, not 200: ${catchUp.non_200}.`,
             '',
           ]

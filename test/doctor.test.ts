@@ -63,11 +63,17 @@ t.test('§1/§4 an INVALID index from a failed CONCURRENTLY build is detected an
 });
 
 t.test('§1 a fold backlog: doctor fails naming the command that drains it', async (t) => {
-  // No service runs here, so nothing folds: 100,001 inserted rows all wait in job_rollup_pending.
+  // No service runs here, so nothing folds: 100,001 inserted rows, 10,000 a statement (a bigger
+  // statement folds its own rows), all wait in job_rollup_pending.
   await db.pool.query(sql.unsafe`
-    INSERT INTO job_execution_summaries (job_id, attempt, worker, state, duration_ms, inserted_at)
-    SELECT 900000000 + i, 1, 'Backlog.Worker', 'completed', i % 1000, now() - make_interval(secs => i % 86400)
-    FROM generate_series(1, 100001) AS i
+    DO $$
+    BEGIN
+      FOR k IN 0 .. 10 LOOP
+        INSERT INTO job_execution_summaries (job_id, attempt, worker, state, duration_ms, inserted_at)
+        SELECT 900000000 + i, 1, 'Backlog.Worker', 'completed', i % 1000, now() - make_interval(secs => i % 86400)
+        FROM generate_series(1 + k * 10000, least(100001, (k + 1) * 10000)) AS i;
+      END LOOP;
+    END $$
   `);
   const broken = await doctor();
   t.equal(broken.code, 1);

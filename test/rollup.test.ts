@@ -303,3 +303,63 @@ t.test('bursts, late rows and future-stamped rows: every window and bucket equal
   await assertShapeAgrees('after UPDATE and DELETE in the burst', true);
   t.pass('every shape agrees');
 });
+
+/** Rows waiting in job_rollup_pending. */
+const pendingCount = () => db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM job_rollup_pending`);
+
+/**
+ * `n` nasty rows by one plain INSERT (as a bulk load writes them): every shape of cancel reason,
+ * NULL and extreme durations, Unicode and very long worker names, spread from a year back to five
+ * minutes ahead, and one row per `conflictEvery` repeating an existing (job_id, attempt).
+ */
+const bulkInsert = (n: number, conflictEvery = 0) => {
+  const first = nextJob;
+  nextJob += n;
+  return audit.query(`
+    INSERT INTO job_execution_summaries (job_id, attempt, worker, state, results, duration_ms, inserted_at)
+    SELECT CASE WHEN ${conflictEvery} > 0 AND i % ${conflictEvery || 1} = 1 THEN 1 ELSE ${first} + i END, 1,
+      (ARRAY['a.Worker', 'b.Worker', 'Ünï "q" / w', 'unknown', repeat('long.Worker', 23) || 'xy'])[1 + i % 5],
+      (ARRAY['completed', 'cancelled', 'retryable', 'discarded', 'snoozed', 'cancelled'])[1 + i % 6],
+      (ARRAY['{}', '{"cancel_reason": null}', 'null', NULL, '{"cancel_reason": "unknown"}', '{"cancel_reason": ""}',
+             '{"cancel_reason": 7}', '{"cancel_reason": "it''s \\"q\\" ü"}', '{"cancel_reason": "movie not matched"}'])[1 + i % 9]::jsonb,
+      CASE WHEN i % 13 = 0 THEN NULL WHEN i % 17 = 0 THEN 2147483647 ELSE (i * 7919) % 90000 END,
+      now() - make_interval(secs => CASE WHEN i % 10 = 0 THEN (i * 10513) % (365 * 86400) WHEN i % 29 = 0 THEN -(i % 300) ELSE (i * 7) % 3600 END)
+    FROM generate_series(0, ${n - 1}) AS i
+    ON CONFLICT (job_id, attempt) DO NOTHING`);
+};
+
+t.test('a bulk INSERT of more than 10,000 rows folds itself; smaller ones wait for the fold', async (t) => {
+  await foldPending(db.pool);
+  await bulkInsert(10_000);
+  t.equal(await pendingCount(), 10_000, '10,000 rows in one statement go to the pending table');
+  await assertShapeAgrees('10,000 rows pending');
+  await foldPending(db.pool);
+  await bulkInsert(10_001);
+  t.equal(await pendingCount(), 0, '10,001 rows in one statement are folded by the statement itself');
+  await assertShapeAgrees('10,001 rows folded at insert', true);
+
+  // Skipped duplicates are not counted; a bulk load racing small inserts, the fold and another bulk load.
+  const otherFirst = nextJob;
+  nextJob += 20_000;
+  await Promise.all([
+    bulkInsert(30_000, 97),
+    db.pool.connect((c) => insertRows(c as never, Array.from({ length: 200 }, (_, i): TestRow => ({
+      job_id: nextJob++, worker: WORKERS[i % 4]!, state: STATES[i % 5]!, results: { cancel_reason: i % 2 ? null : 'a' }, duration_ms: i, age_s: i * 7,
+    })))),
+    foldPending(db.pool, 50),
+    (async () => {
+      const other = new pg.Client({ connectionString: db.url });
+      await other.connect();
+      try {
+        await other.query(`INSERT INTO job_execution_summaries (job_id, worker, state, duration_ms, inserted_at)
+          SELECT ${otherFirst} + i, 'b.Worker', 'completed', i % 5000, now() - make_interval(secs => i % 7200) FROM generate_series(0, 19999) AS i`);
+      } finally {
+        await other.end();
+      }
+    })(),
+  ]);
+  await assertShapeAgrees('bulk loads racing small inserts and the fold');
+  await foldPending(db.pool);
+  await assertShapeAgrees('after the race, folded', true);
+  await assertEveryWindowAgrees('bulk loads, every worker and window');
+});

@@ -12,12 +12,15 @@
  * merged with a literal "unknown").
  *
  * Statement-level triggers with transition tables see every write of any writer, in its transaction:
- * - INSERT appends the new rows' counted fields to `job_rollup_pending` (no upsert, no hot row, no
- *   histogram rewritten), which reads add like raw rows; `job_rollup_fold()` later moves them into
- *   the rollups in one transaction, so a reader sees each row exactly once, pending or folded.
+ * - INSERT of up to 10,000 rows appends their counted fields to `job_rollup_pending` (no upsert, no
+ *   hot row, no histogram rewritten), which reads add like raw rows; `job_rollup_fold()` later moves
+ *   them into the rollups in one transaction, so a reader sees each row exactly once, pending or
+ *   folded. A bigger statement (a bulk load) folds its own rows, as the fold would, under the lock
+ *   (migration 1764040000000): reads never sum a backlog of a million pending rows.
  * - UPDATE and DELETE (rare) fold first, then apply their changes as signed deltas and recompute
  *   the max of every bucket that lost a row, so the pending rows never hold a stale max.
- * One advisory lock serialises folds and UPDATE/DELETE appliers; inserts never take it.
+ * One advisory lock serialises folds, bulk inserts and UPDATE/DELETE appliers; small inserts never
+ * take it.
  */
 export const GRAINS = ['minute', 'hour', 'day', 'month'] as const;
 export type Grain = (typeof GRAINS)[number];
