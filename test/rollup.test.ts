@@ -337,6 +337,15 @@ t.test('a bulk INSERT of more than 10,000 rows folds itself; smaller ones wait f
   await bulkInsert(10_001);
   t.equal(await pendingCount(), 0, '10,001 rows in one statement are folded by the statement itself');
   await assertShapeAgrees('10,001 rows folded at insert', true);
+  await audit.query(`SET job_metrics.insert_fold_rows = '20000'`);
+  await bulkInsert(20_000);
+  t.equal(await pendingCount(), 20_000, 'job_metrics.insert_fold_rows moves the line for its session');
+  await audit.query(`SET job_metrics.insert_fold_rows = '1e9'`);
+  await bulkInsert(10_001);
+  t.equal(await pendingCount(), 20_000, 'a setting that is not a number of rows counts as unset');
+  await audit.query(`RESET job_metrics.insert_fold_rows`);
+  await assertShapeAgrees('pending and folded at insert, mixed');
+  await foldPending(db.pool);
 
   // Skipped duplicates are not counted; a bulk load racing small inserts, the fold and another bulk load.
   const otherFirst = nextJob;

@@ -3,10 +3,17 @@
   -- A bigger one (a bulk load by SQL or COPY) adds them to the rollups itself, under the fold lock,
   -- in its own transaction, as job_rollup_fold() would: readers never sum a backlog the fold has to
   -- catch up on, which costs every read in proportion to its size (0.2-2 s at 500k rows). The
-  -- aggregation costs about what appending to the pending table does (docs/BENCHMARKS.md).
+  -- statement pays for it (about 2x the time of an INSERT with no trigger, against 1.15x for the
+  -- append; docs/BENCHMARKS.md), work the fold would otherwise do a moment later. A loader that
+  -- prefers to leave that work to the fold sets job_metrics.insert_fold_rows (a number of rows; a
+  -- value that is not a number counts as unset) for its session, role or database.
   CREATE OR REPLACE FUNCTION job_rollup_on_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  DECLARE
+    limit_rows bigint;
   BEGIN
-    IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 10001) n) <= 10000 THEN
+    limit_rows := CASE WHEN current_setting('job_metrics.insert_fold_rows', true) ~ '^[0-9]{1,15}$'
+                       THEN current_setting('job_metrics.insert_fold_rows', true)::bigint ELSE 10000 END;
+    IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT limit_rows + 1) n) <= limit_rows THEN
       INSERT INTO job_rollup_pending (inserted_at, worker, state, reason, duration_ms)
       SELECT n.inserted_at, n.worker, n.state, CASE WHEN n.state = 'cancelled' THEN n.results ->> 'cancel_reason' END, n.duration_ms
       FROM new_rows n;
