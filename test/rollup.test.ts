@@ -13,7 +13,7 @@ import { foldPending, foldQuery, shrinkPending, SHRINK_PENDING_BYTES } from '../
 import { STATES } from '../src/schemas/common.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { get, startTestApp } from './helpers/app.ts';
-import { startTestDatabase } from './helpers/database.ts';
+import { EMBEDDED_SERVER, startTestDatabase } from './helpers/database.ts';
 import { insertRows, type Json, type TestRow } from './helpers/rows.ts';
 
 // Property runs and the shapes' oracle checks: more than tap's default 120 s on a busy machine.
@@ -344,6 +344,18 @@ t.test('a bulk INSERT of more than 10,000 rows folds itself; smaller ones wait f
   await bulkInsert(10_001);
   t.equal(await pendingCount(), 20_000, 'a setting that is not a number of rows counts as unset');
   await audit.query(`RESET job_metrics.insert_fold_rows`);
+  if (EMBEDDED_SERVER) {
+    // A writer role granted only what appending needs (no rights on the rollups) keeps appending.
+    await audit.query(`CREATE ROLE bulk_appender NOLOGIN`);
+    await audit.query(`GRANT SELECT, INSERT ON job_execution_summaries, job_rollup_pending TO bulk_appender`);
+    await audit.query(`SET ROLE bulk_appender`);
+    try {
+      await bulkInsert(10_001);
+    } finally {
+      await audit.query(`RESET ROLE`);
+    }
+    t.equal(await pendingCount(), 30_001, 'a role that may only append keeps appending, even a bulk load');
+  }
   await assertShapeAgrees('pending and folded at insert, mixed');
   await foldPending(db.pool);
 

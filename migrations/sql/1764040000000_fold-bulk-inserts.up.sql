@@ -6,14 +6,21 @@
   -- statement pays for it (about 2x the time of an INSERT with no trigger, against 1.15x for the
   -- append; docs/BENCHMARKS.md), work the fold would otherwise do a moment later. A loader that
   -- prefers to leave that work to the fold sets job_metrics.insert_fold_rows (a number of rows; a
-  -- value that is not a number counts as unset) for its session, role or database.
+  -- value that is not a number counts as unset) for its session, role or database. A writer role
+  -- that may only append (no SELECT, INSERT and UPDATE on the rollups) keeps appending.
   CREATE OR REPLACE FUNCTION job_rollup_on_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
   DECLARE
     limit_rows bigint;
+    fold_here boolean := false;
   BEGIN
     limit_rows := CASE WHEN current_setting('job_metrics.insert_fold_rows', true) ~ '^[0-9]{1,15}$'
                        THEN current_setting('job_metrics.insert_fold_rows', true)::bigint ELSE 10000 END;
-    IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT limit_rows + 1) n) <= limit_rows THEN
+    IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT limit_rows + 1) n) > limit_rows THEN
+      fold_here := has_table_privilege('job_rollups', 'SELECT') AND has_table_privilege('job_rollups', 'INSERT')
+        AND has_table_privilege('job_rollups', 'UPDATE') AND has_table_privilege('job_rollup_reasons', 'SELECT')
+        AND has_table_privilege('job_rollup_reasons', 'INSERT') AND has_table_privilege('job_rollup_reasons', 'UPDATE');
+    END IF;
+    IF NOT fold_here THEN
       INSERT INTO job_rollup_pending (inserted_at, worker, state, reason, duration_ms)
       SELECT n.inserted_at, n.worker, n.state, CASE WHEN n.state = 'cancelled' THEN n.results ->> 'cancel_reason' END, n.duration_ms
       FROM new_rows n;
