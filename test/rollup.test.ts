@@ -380,6 +380,16 @@ t.test('a bulk INSERT of more than 10,000 rows folds itself; smaller ones wait f
     })(),
   ]);
   await assertShapeAgrees('bulk loads racing small inserts and the fold');
+  // An upsert of 24,000 rows: 14,000 new (folded by the statement), 10,000 existing (updated).
+  await audit.query(`
+    INSERT INTO job_execution_summaries (job_id, attempt, worker, state, results, duration_ms, inserted_at)
+    SELECT CASE WHEN i % 2 = 0 THEN ${otherFirst} + i ELSE ${nextJob} + i END, 1, 'a.Worker', 'cancelled',
+      '{"cancel_reason": "upserted"}', i % 777, now() - make_interval(secs => i % 5400)
+    FROM generate_series(0, 23999) AS i
+    ON CONFLICT (job_id, attempt) DO UPDATE SET state = EXCLUDED.state, results = EXCLUDED.results, duration_ms = EXCLUDED.duration_ms`);
+  nextJob += 24_000;
+  t.equal(await pendingCount(), 0, 'the upsert left nothing pending');
+  await assertShapeAgrees('a bulk upsert: new rows folded at insert, existing ones updated', true);
   await foldPending(db.pool);
   await assertShapeAgrees('after the race, folded', true);
   await assertEveryWindowAgrees('bulk loads, every worker and window');
