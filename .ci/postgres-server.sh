@@ -24,8 +24,15 @@ start_debian_postgres() {
   printf '%s\n' "$PG15_PASSWORD" > "$PG15_DIR/pw" && chmod 644 "$PG15_DIR/pw"
   runuser -u postgres -- "$PG15_BIN/initdb" -D "$PG15_DIR/data" --locale="$locale" --encoding=UTF8 \
     --username=postgres --pwfile="$PG15_DIR/pw" --auth-local=peer --auth-host=scram-sha-256 >"$PG15_DIR/initdb.log" || return 1
-  runuser -u postgres -- "$PG15_BIN/pg_ctl" -D "$PG15_DIR/data" -l "$PG15_DIR/server.log" -w start \
-    -o "-p $PG15_PORT -k $PG15_DIR -c listen_addresses=127.0.0.1 -c timezone=America/New_York -c max_connections=200" || return 1
+  # Embedded servers of earlier suites take free ports at random, and one may hold this port for a
+  # moment (it happened once): try the next ports before giving up.
+  local tries=0
+  until runuser -u postgres -- "$PG15_BIN/pg_ctl" -D "$PG15_DIR/data" -l "$PG15_DIR/server.log" -w start \
+    -o "-p $PG15_PORT -k $PG15_DIR -c listen_addresses=127.0.0.1 -c timezone=America/New_York -c max_connections=200"; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 5 ] || return 1
+    PG15_PORT=$((PG15_PORT + 1))
+  done
   runuser -u postgres -- "$PG15_BIN/psql" -h "$PG15_DIR" -p "$PG15_PORT" -v ON_ERROR_STOP=1 -q \
     -c "CREATE ROLE $PG15_ROLE LOGIN CREATEDB PASSWORD '$PG15_PASSWORD'" \
     -c "CREATE DATABASE $PG15_ROLE OWNER $PG15_ROLE" || return 1
