@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { auditRollups } from '../src/metrics/rollup/verify.ts';
 import { startTestApp } from './helpers/app.ts';
-import { startTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { dropDatabase, startTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { IDLE_WORKER, MAILER, nastyRows, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
 import { insertRows, type TestRow } from './helpers/rows.ts';
 import { schemaSnapshot } from './helpers/schema-snapshot.ts';
@@ -49,7 +49,7 @@ async function newDatabase(t: Test): Promise<TestDatabase> {
   const pool = await createDatabasePool(url, { statementTimeoutMs: 30_000, connectionTimeoutMs: 5_000 });
   t.teardown(async () => {
     await pool.end();
-    await cluster.pool.query(sql.unsafe`DROP DATABASE ${sql.identifier([name])} WITH (FORCE)`);
+    await dropDatabase(cluster.url, name);
   });
   return { ...cluster, url, pool };
 }
