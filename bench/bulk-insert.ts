@@ -6,31 +6,20 @@
  * trigger functions, each in a transaction rolled back (and vacuumed) so the table stays the same.
  * Prints every time and the medians; docs/BENCHMARKS.md records a run.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { knownMigrations, migrate } from '../src/db/migrate.ts';
 import { machine } from './lib/seeded-database.ts';
 import { loadSql } from './lib/seed-shape.ts';
+import { yearDatabase } from './lib/year-database.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
 const N = Number(values.rows);
 const ROUNDS = Number(values.rounds);
 const SEED_ROWS = 1_000_000;
 
-const dir = await mkdtemp(join(tmpdir(), 'job-metrics-bulk-insert-'));
-const server = await startEmbeddedPostgres({ dir, ephemeral: true });
-const client = new pg.Client({ connectionString: server.url });
-await client.connect();
+const db = await yearDatabase(SEED_ROWS, 'bulk-insert');
+const { client } = db;
 try {
-  const all = knownMigrations();
-  await migrate(server.url, { direction: 'up', count: all.findIndex((n) => n.endsWith('_create-job-rollups')) });
-  await client.query(loadSql(1, SEED_ROWS, `now() - make_interval(secs => 365 * 86400.0 * (${SEED_ROWS} - i + random()) / ${SEED_ROWS})`));
-  await client.query('VACUUM ANALYZE job_execution_summaries');
-  await migrate(server.url, { direction: 'up' });
   // The function this migration replaced, as its down step restores it.
   const appendOnly = await readFile(new URL('../migrations/sql/1764040000000_fold-bulk-inserts.down.sql', import.meta.url), 'utf8');
   const modes = {
@@ -50,7 +39,7 @@ try {
       await client.query('VACUUM job_execution_summaries, job_rollup_pending, job_rollups, job_rollup_reasons');
     }
   }
-  const info = await machine(server.url);
+  const info = await machine(db.url);
   console.log(`npm run bench:bulk-insert -- --rows ${N} --rounds ${ROUNDS}: commit ${info.commit}, ${info.cpus}, PostgreSQL ${info.postgres}, load ${info.load}`);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const base = median(times.get('no trigger')!);
@@ -59,7 +48,5 @@ try {
     console.log(`| ${mode} | ${ms.map((x) => x.toFixed(0)).join(', ')} | ${median(ms).toFixed(0)} | ${((median(ms) / base - 1) * 100).toFixed(0)} % |`);
   }
 } finally {
-  await client.end();
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await db.stop();
 }

@@ -6,29 +6,15 @@
  * those rows lie on nearly as many heap pages. Runs the system window query (1, 2, 24 h) 21 times
  * each, straight on PostgreSQL, and prints p50 and p95 (docs/BENCHMARKS.md, run 3).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { knownMigrations, migrate } from '../src/db/migrate.ts';
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
 import { loadSql } from './lib/seed-shape.ts';
+import { yearDatabase } from './lib/year-database.ts';
 
 const ROWS = 1_000_000;
 const BURST = 1_000_000;
 for (const order of ['random', 'arrival'] as const) {
-  const dir = await mkdtemp(join(tmpdir(), 'job-metrics-burst-order-'));
-  const server = await startEmbeddedPostgres({ dir, ephemeral: true });
-  const c = new pg.Client({ connectionString: server.url });
-  await c.connect();
-  const all = knownMigrations();
-  await migrate(server.url, { direction: 'up', count: all.findIndex((n) => n.endsWith('_create-job-rollups')) });
-  await c.query(loadSql(1, ROWS, `now() - make_interval(secs => 365 * 86400.0 * (${ROWS} - i + random()) / ${ROWS})`));
-  await c.query('CREATE INDEX ON job_execution_summaries (inserted_at, id)');
-  await c.query('CREATE INDEX ON job_execution_summaries (worker, inserted_at, id)');
-  await c.query('VACUUM ANALYZE job_execution_summaries');
-  await migrate(server.url, { direction: 'up' });
+  const db = await yearDatabase(ROWS, 'burst-order');
+  const c = db.client;
   const stamp = order === 'random' ? `now() - make_interval(secs => 3600 * random())` : `now() - make_interval(secs => 3600.0 * (${ROWS + BURST} - i) / ${BURST})`;
   await c.query(loadSql(ROWS + 1, ROWS + BURST, stamp));
   await c.query('VACUUM ANALYZE job_execution_summaries');
@@ -45,7 +31,5 @@ for (const order of ['random', 'arrival'] as const) {
     ms.sort((a, b) => a - b);
     console.log(order, `${hours} h`, `p50 ${ms[10]!.toFixed(1)} ms, p95 ${ms[19]!.toFixed(1)} ms`);
   }
-  await c.end();
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await db.stop();
 }

@@ -6,28 +6,14 @@
  * before the burst, after the drain, and after a VACUUM with no readers. fold-loop.ts's
  * shrinkPending is what keeps the second line at 0 bytes (docs/BENCHMARKS.md, "run 1" at 10M).
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { knownMigrations, migrate } from '../src/db/migrate.ts';
 import { BIG_WORKER, loadSql } from './lib/seed-shape.ts';
+import { yearDatabase } from './lib/year-database.ts';
 import { startService } from './service.ts';
 
 const ROWS = 1_000_000;
-const dir = await mkdtemp(join(tmpdir(), 'job-metrics-pending-shrink-'));
-const server = await startEmbeddedPostgres({ dir, ephemeral: true });
-const admin = new pg.Client({ connectionString: server.url });
-await admin.connect();
-const all = knownMigrations();
-await migrate(server.url, { direction: 'up', count: all.findIndex((n) => n.endsWith('_create-job-rollups')) });
-await admin.query(loadSql(1, ROWS, `now() - make_interval(secs => 365 * 86400.0 * (${ROWS} - i + random()) / ${ROWS})`));
-await admin.query('CREATE INDEX ON job_execution_summaries (inserted_at, id)');
-await admin.query('CREATE INDEX ON job_execution_summaries (worker, inserted_at, id)');
-await admin.query('VACUUM ANALYZE job_execution_summaries');
-await migrate(server.url, { direction: 'up' });
-const svc = await startService({ DATABASE_URL: server.url, LOG_LEVEL: 'warn', METRICS_COALESCE: 'off' });
+const db = await yearDatabase(ROWS, 'pending-shrink');
+const admin = db.client;
+const svc = await startService({ DATABASE_URL: db.url, LOG_LEVEL: 'warn', METRICS_COALESCE: 'off' });
 const size = async () => (await admin.query(`SELECT pg_relation_size('job_rollup_pending') AS s, (SELECT count(*) FROM job_rollup_pending) AS n`)).rows[0];
 const url = `${svc.base}/metrics/worker/${encodeURIComponent(BIG_WORKER)}?hours=8760`;
 const time = async () => {
@@ -50,5 +36,4 @@ console.log('drained under reads', await size(), await time());
 await admin.query('VACUUM job_rollup_pending');
 console.log('after a VACUUM with no readers', await size(), await time());
 await svc.stop();
-await admin.end();
-await server.stop();
+await db.stop();
