@@ -1,4 +1,4 @@
-import { sql } from 'slonik';
+import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { States } from '../schemas/common.ts';
 
@@ -13,19 +13,24 @@ export const stateCountsShape = {
   unknown_reasons: z.number().int(),
 };
 
+const countsOf = (count: FragmentSqlToken) => sql.fragment`
+  coalesce(${count}, 0) AS executions,
+  coalesce(${count} FILTER (WHERE state = 'completed'), 0) AS completed,
+  coalesce(${count} FILTER (WHERE state = 'retryable'), 0) AS retryable,
+  coalesce(${count} FILTER (WHERE state = 'discarded'), 0) AS discarded,
+  coalesce(${count} FILTER (WHERE state = 'cancelled'), 0) AS cancelled,
+  coalesce(${count} FILTER (WHERE state = 'snoozed'), 0) AS snoozed,
+  coalesce(${count} FILTER (WHERE state = 'cancelled' AND reason IS NULL), 0) AS unknown_reasons
+`;
+
 /**
  * The counts over rows that expose `state` and `reason` (`results ->> 'cancel_reason'`); the NULL
  * branch is written out, so a missing reason is counted as unknown, never dropped.
  */
-export const stateCountsColumns = sql.fragment`
-  count(*) AS executions,
-  count(*) FILTER (WHERE state = 'completed') AS completed,
-  count(*) FILTER (WHERE state = 'retryable') AS retryable,
-  count(*) FILTER (WHERE state = 'discarded') AS discarded,
-  count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
-  count(*) FILTER (WHERE state = 'snoozed') AS snoozed,
-  count(*) FILTER (WHERE state = 'cancelled' AND reason IS NULL) AS unknown_reasons
-`;
+export const stateCountsColumns = countsOf(sql.fragment`count(*)`);
+
+/** The same over rows that also carry a `sign`: +1 to add, −1 to take away (window-pieces.ts). */
+export const signedStateCountsColumns = countsOf(sql.fragment`sum(sign)`);
 
 export const statesOf = (row: States): States => ({
   completed: row.completed,

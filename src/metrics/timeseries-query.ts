@@ -2,7 +2,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import type { Bucket } from '../schemas/timeseries.ts';
 import { STATES } from '../schemas/common.ts';
-import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
+import { signedStateCountsColumns, stateCountsShape } from './state-counts.ts';
 import { scopeOf } from './scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './rollup/window-pieces.ts';
 import { horizonSql } from '../retention/horizon.ts';
@@ -61,7 +61,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string, 
       GROUP BY 1
     ),
     loose AS (
-      SELECT date_trunc(${bucket}, x.inserted_at, 'UTC') AS start, ${stateCountsColumns}
+      SELECT date_trunc(${bucket}, x.inserted_at, 'UTC') AS start, ${signedStateCountsColumns}
       FROM (${edgeRows(scope)} UNION ALL ${pendingRows(scope)}) x
       GROUP BY 1
     )

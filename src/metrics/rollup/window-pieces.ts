@@ -2,13 +2,24 @@ import { sql, type FragmentSqlToken } from 'slonik';
 import type { scopeOf } from '../scope.ts';
 import { MINUTE_READ_HOURS } from './rollup-upserts.ts';
 
+/**
+ * Below this many rows in the window's first bucket its raw part is read as it is: a few hundred
+ * rows cost less than a histogram, and the answer keeps exact percentiles where it had them.
+ */
+export const FLIP_MIN_ROWS = 1000;
+
 type Scope = ReturnType<typeof scopeOf>;
 
 /**
  * The window (t_from, t_to] cut into disjoint pieces, so each row is counted exactly once and no
  * piece read from raw rows grows with the rate:
  * - raw rows of (t_from, m1): under a minute when the window starts within the minute rollups'
- *   reach (MINUTE_READ_HOURS), else under an hour (old hours hold what a year spreads there);
+ *   reach (MINUTE_READ_HOURS), else under an hour (old hours hold what a year spreads there). When
+ *   t_from lies in the first half of that bucket [s0, m1) and the bucket holds FLIP_MIN_ROWS rows or
+ *   more (`flip`), the piece is the bucket's rollup row minus the raw rows of [s0, t_from] instead
+ *   (`sign` −1): a raw read then covers at most half the bucket. Counts, sums and histograms
+ *   subtract; a max does not, so rollup-metrics-query.ts reads the kept part's max only when the
+ *   bucket's max row was among those taken away and could be the window's max;
  * - rollup rows of whole minutes, hours, days and months in between, nested: hours [hl, hh) inside
  *   the minutes [m1, m2), days [dl, dh) inside the hours, months [ml, mh) inside the days (an empty
  *   range sits at its parent's end); `top` ('hour', 'day' or 'month', a parameter) is the coarsest
@@ -22,7 +33,7 @@ type Scope = ReturnType<typeof scopeOf>;
  * counted at the hour rollups' granularity, the window starting (or ending) at the start of its UTC
  * hour (`start_pruned`, `end_pruned`), the same before and after pruning.
  *
- * The CTEs end in `ending` (one row: the bounds, the boundaries and `whole_end`).
+ * The CTEs end in `ending` (one row: the bounds, the boundaries, `whole_end` and `flip`).
  */
 export function windowSpans(
   tTo: FragmentSqlToken,
@@ -75,11 +86,21 @@ export function windowSpans(
         CASE WHEN top = 'month' AND dl < dh AND mo1 < mo2 THEN mo2 ELSE dh END AS mh
       FROM b5
     ),
+    starts AS (
+      SELECT *,
+        CASE WHEN fine_start THEN 'minute' ELSE 'hour' END AS sg,
+        m1 - CASE WHEN fine_start THEN interval '1 minute' ELSE interval '1 hour' END AS s0
+      FROM spans
+    ),
     ending AS (
       SELECT p.*, NOT p.end_pruned AND coalesce(
         (SELECT coalesce(e.latest <= p.t_to, false) FROM job_rollups e WHERE e.grain = p.eg AND ${scope.rollups('e')} AND e.bucket = p.m2),
-        true) AS whole_end
-      FROM spans p
+        true) AS whole_end,
+        NOT p.start_pruned AND coalesce(p.s0 >= p.horizon, true) AND p.t_from - p.s0 < p.m1 - p.t_from AND coalesce(
+          (SELECT f.completed + f.retryable + f.discarded + f.cancelled + f.snoozed >= ${FLIP_MIN_ROWS}
+           FROM job_rollups f WHERE f.grain = p.sg AND ${scope.rollups('f')} AND f.bucket = p.s0),
+          false) AS flip
+      FROM starts p
     )`;
 }
 
@@ -91,30 +112,41 @@ export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: 
   const table = sql.identifier([name]);
   const selected = sql.join(columns.map((column) => sql.identifier(['t', column])), sql.fragment`, `);
   const piece = (grain: string, from: string, to: string) =>
-    sql.fragment`SELECT ${selected} FROM ${table} t, ending p
+    sql.fragment`SELECT ${selected}, false AS start_piece FROM ${table} t, ending p
       WHERE t.grain = ${sql.literalValue(grain)} AND ${scope.rollups('t')} AND t.bucket >= p.${sql.identifier([from])} AND t.bucket < p.${sql.identifier([to])}`;
   return sql.fragment`
     ${piece('month', 'ml', 'mh')}
     UNION ALL ${piece('day', 'dl', 'ml')} UNION ALL ${piece('day', 'mh', 'dh')}
     UNION ALL ${piece('hour', 'hl', 'dl')} UNION ALL ${piece('hour', 'dh', 'hh')}
     UNION ALL ${piece('minute', 'm1', 'hl')} UNION ALL ${piece('minute', 'hh', 'm2')}
-    UNION ALL SELECT ${selected} FROM ${table} t, ending p WHERE p.whole_end AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2`;
+    UNION ALL SELECT ${selected}, false FROM ${table} t, ending p WHERE p.whole_end AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2
+    UNION ALL SELECT ${selected}, true FROM ${table} t, ending p WHERE p.flip AND t.grain = p.sg AND ${scope.rollups('t')} AND t.bucket = p.s0`;
 }
 
-/** Raw rows of the two edges (inserted_at, state, reason, duration_ms); pending rows there are among them. */
+/**
+ * Raw rows of the two edges (inserted_at, state, reason, duration_ms, sign, in_start); pending rows
+ * there are among them. Under `flip` the start's rows are those of [s0, t_from], to subtract.
+ */
 export function edgeRows(scope: Scope): FragmentSqlToken {
   const fields = sql.fragment`s.inserted_at, s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END AS reason, s.duration_ms`;
   return sql.fragment`
-    SELECT ${fields} FROM job_execution_summaries s, ending p
-    WHERE s.inserted_at > p.t_from AND s.inserted_at < p.m1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
+    SELECT ${fields}, 1 AS sign, false AS in_start FROM job_execution_summaries s, ending p
+    WHERE NOT p.flip AND s.inserted_at > p.t_from AND s.inserted_at < p.m1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
     UNION ALL
-    SELECT ${fields} FROM job_execution_summaries s, ending p
+    SELECT ${fields}, -1, false FROM job_execution_summaries s, ending p
+    WHERE p.flip AND s.inserted_at >= p.s0 AND s.inserted_at <= p.t_from ${scope.rows('s')}
+    UNION ALL
+    SELECT ${fields}, 1, false FROM job_execution_summaries s, ending p
     WHERE NOT p.whole_end AND NOT p.end_pruned AND s.inserted_at >= p.m2 AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}`;
 }
 
-/** Inserted rows of the rollup pieces not folded yet, read like raw rows (rollup-upserts.ts). */
+/**
+ * Inserted rows of the rollup pieces not folded yet, read like raw rows (rollup-upserts.ts), with the
+ * columns of `edgeRows`; `in_start`: in the flipped first bucket [s0, m1).
+ */
 export function pendingRows(scope: Scope): FragmentSqlToken {
   return sql.fragment`
-    SELECT q.inserted_at, q.state, q.reason, q.duration_ms FROM job_rollup_pending q, ending p
-    WHERE q.inserted_at >= p.m1 AND (q.inserted_at < p.m2 OR (p.whole_end AND q.inserted_at <= p.t_to)) ${scope.rows('q')}`;
+    SELECT q.inserted_at, q.state, q.reason, q.duration_ms, 1 AS sign, p.flip AND q.inserted_at < p.m1 AS in_start
+    FROM job_rollup_pending q, ending p
+    WHERE q.inserted_at >= CASE WHEN p.flip THEN p.s0 ELSE p.m1 END AND (q.inserted_at < p.m2 OR (p.whole_end AND q.inserted_at <= p.t_to)) ${scope.rows('q')}`;
 }

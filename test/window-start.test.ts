@@ -1,0 +1,169 @@
+import t, { type Test } from 'tap';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { STATES, type JobState } from '../src/schemas/common.ts';
+import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
+import { rollupWindow } from '../src/metrics/rollup/rollup-metrics.ts';
+import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
+import { FLIP_MIN_ROWS } from '../src/metrics/rollup/window-pieces.ts';
+import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
+import { startTestDatabase } from './helpers/database.ts';
+import { MAILER, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
+import { durationDifferences, oracle, reasonOf, type Json, type TestRow } from './helpers/rows.ts';
+
+// A window whose first minute (or hour) is dense is answered as that bucket's rollup row minus the
+// raw rows before the window (window-pieces.ts, `flip`). These tests place the window's start
+// anywhere in a dense bucket, to the microsecond, and compare with an oracle over the rows they wrote.
+
+const db = await startTestDatabase(t);
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+interface Row extends TestRow {
+  at: number; // ms since the epoch, whole ms: never within 0.25 ms of a window's start
+}
+
+const RESULTS: (Json | undefined)[] = [
+  { cancel_reason: 'movie not matched' }, {}, { cancel_reason: null }, undefined, { cancel_reason: 'unknown' },
+  { cancel_reason: '' }, { cancel_reason: 42 }, { cancel_reason: 'Ünïcødé “quoted” \'x\'' }, { cancel_reason: 'x'.repeat(300) },
+];
+const WORKERS = [SHOWTIME, MAILER, UNICODE_WORKER];
+let jobId = 0;
+function row(at: number, i: number, duration?: number | null): Row {
+  const state: JobState = STATES[i % 7 < 4 ? 3 : i % 5]!; // mostly cancelled, every state
+  return {
+    job_id: ++jobId,
+    worker: WORKERS[i % 3]!,
+    state,
+    results: state === 'cancelled' ? RESULTS[i % RESULTS.length] : { ok: true },
+    duration_ms: duration !== undefined ? duration : i % 13 === 0 ? null : 100 + ((i * 7919) % 50_000),
+    age_s: 0,
+    at,
+  };
+}
+
+/** Every row the tests wrote: each oracle reads them all. */
+const written: Row[] = [];
+async function insertAt(pool: DatabasePool, rows: readonly Row[]): Promise<void> {
+  written.push(...rows);
+  for (let i = 0; i < rows.length; i += 500) {
+    const values = rows.slice(i, i + 500).map(
+      (r) => sql.fragment`(${r.job_id}, 1, ${r.worker}, ${r.state}, ${r.results === undefined ? null : sql.jsonb(r.results)},
+        ${r.duration_ms ?? null}, ${new Date(r.at).toISOString()}::timestamptz)`,
+    );
+    await pool.query(sql.unsafe`INSERT INTO job_execution_summaries (job_id, attempt, worker, state, results, duration_ms, inserted_at)
+      VALUES ${sql.join(values, sql.fragment`, `)}`);
+  }
+}
+
+const nowMicros = z.object({ now: z.string() });
+/** Runs the metrics query with its window starting at `fromMs` + 0.25 ms, and the oracle. */
+async function windowFrom(fromMs: number, hours: number, worker?: string) {
+  return db.pool.transaction(async (tx) => {
+    // now() is the transaction's: read it exactly (µs), then ask for the offset that lands t_from.
+    const { now } = await tx.one(sql.type(nowMicros)`SELECT (extract(epoch FROM now()) * 1000000)::bigint::text AS now`);
+    const fromMicros = fromMs * 1000 + 250;
+    const offsetHours = (Number(now) - fromMicros) / 3.6e9 - hours;
+    const raw = await tx.one(rollupMetricsQuery(hours, offsetHours, worker));
+    const toMicros = fromMicros + hours * 3.6e9;
+    const inWindow = written.filter((r) => r.at * 1000 > fromMicros && r.at * 1000 <= toMicros && (worker === undefined || r.worker === worker));
+    return { answer: rollupWindow(raw), expected: oracle(inWindow, 1, worker), rawRows: raw.raw_rows };
+  });
+}
+
+function check(t: Test, label: string, { answer, expected }: Awaited<ReturnType<typeof windowFrom>>) {
+  const { row, meta } = answer;
+  t.same(
+    { executions: row.executions, states: STATES.map((s) => row[s]), unknown: row.unknown_reasons, by_reason: row.by_reason },
+    { executions: expected.executions, states: STATES.map((s) => expected.states[s]), unknown: expected.cancellations.unknown, by_reason: expected.cancellations.by_reason },
+    `${label}: counts`,
+  );
+  const [p50, p95, p99] = row.duration_pct ?? [];
+  const found = row.durations === 0 ? null : { avg: row.duration_avg!, p50: p50!, p95: p95!, p99: p99!, max: row.duration_max! };
+  t.same(durationDifferences(found, expected.duration_ms, meta.percentile_error_bound), [], `${label}: durations`);
+}
+
+t.test('a window starting anywhere in a dense minute equals the oracle', async (t) => {
+  // B: a minute two hours ago. 20 rows a second from B − 1 min to B + 2 min (1,200 a minute), a few
+  // over the rest of the hour; the longest duration at B + 5 s, a tie of the next longest at
+  // B + 7 s and B + 40 s, and some rows left pending (not folded) in each part.
+  const B = Math.floor((Date.now() - 2 * HOUR) / MINUTE) * MINUTE;
+  const rows: Row[] = [];
+  for (let ms = -MINUTE; ms < 2 * MINUTE; ms += 50) rows.push(row(B + ms + 3, rows.length));
+  for (let ms = 2 * MINUTE; ms < 62 * MINUTE; ms += 7_001) rows.push(row(B + ms, rows.length));
+  rows.push(row(B + 5_000 + 1, rows.length, 9_000_000), row(B + 7_000 + 1, rows.length + 1, 8_000_000), row(B + 40_000 + 1, rows.length + 2, 8_000_000));
+  const pending: Row[] = [];
+  for (let ms = -MINUTE; ms < 2 * MINUTE; ms += 997) pending.push(row(B + ms + 11, rows.length + pending.length));
+  await insertAt(db.pool, rows);
+  await foldPending(db.pool);
+  await insertAt(db.pool, pending);
+  const all = written;
+  t.ok(all.filter((r) => r.at >= B && r.at < B + MINUTE).length >= FLIP_MIN_ROWS, 'the minute is dense enough to flip');
+
+  const kept = (k: number) => all.filter((r) => r.at > B + k && r.at < B + MINUTE).length;
+  const removed = (k: number) => all.filter((r) => r.at >= B && r.at <= B + k).length;
+  // k: where t_from falls in [B, B + 1 min), ms. The max row at +5 s kept, then taken away with
+  // the tie at +7 s kept or taken away too; the second half is read as it is.
+  for (const k of [0, 1_000, 4_000, 6_000, 8_000, 29_000, 31_000, 45_000, 59_999]) {
+    for (const worker of [undefined, SHOWTIME, UNICODE_WORKER]) {
+      const result = await windowFrom(B + k, 1, worker);
+      check(t, `t_from = B + ${k} ms, ${worker ?? 'system'}`, result);
+    }
+    const { rawRows } = await windowFrom(B + k, 1);
+    const flipped = k < 30_000;
+    // Rows read raw: the side of the first minute that is read, then the pending rows of the other
+    // pieces (one a second) and the end's partial minute (a row every 7 s).
+    const firstRead = flipped ? removed(k) : kept(k);
+    t.ok(rawRows >= firstRead && rawRows <= firstRead + 200, `B + ${k} ms: ${rawRows} rows read, ${flipped ? 'flipped' : 'as it is'} (${firstRead} on that side)`);
+  }
+});
+
+t.test('a window starting in a dense hour a month and more ago equals the oracle', async (t) => {
+  const B = Math.floor((Date.now() - 800 * HOUR) / HOUR) * HOUR;
+  const rows: Row[] = [];
+  for (let ms = -HOUR; ms < 2 * HOUR; ms += 3_001) rows.push(row(B + ms, rows.length));
+  rows.push(row(B + 60_000, rows.length, 9_000_000));
+  await insertAt(db.pool, rows);
+  await foldPending(db.pool);
+  for (const k of [0, 30_000, 90_000, 20 * MINUTE, 40 * MINUTE]) {
+    check(t, `t_from = B + ${k} ms (hours)`, await windowFrom(B + k, 1));
+    check(t, `t_from = B + ${k} ms (hours), 2 h`, await windowFrom(B + k, 2, MAILER));
+  }
+});
+
+t.test('a time series whose window starts in a dense minute equals the oracle', async (t) => {
+  // The series ends at now(): rows dense around now() − 3 h, read at a moment in each half of the minute.
+  const B = Date.now() - 3 * HOUR;
+  const rows: Row[] = [];
+  for (let ms = -2 * MINUTE; ms < 2 * MINUTE; ms += 40) rows.push(row(B + ms, rows.length));
+  await insertAt(db.pool, rows);
+  await foldPending(db.pool);
+  const halves = new Set<boolean>();
+  while (halves.size < 2) {
+    const result = await db.pool.transaction(async (tx) => {
+      const answer = await tx.any(timeseriesQuery(3, 'hour'));
+      const from = Date.parse(answer[0]!.window_from);
+      const to = Date.parse(answer[0]!.window_to);
+      return { answer, from, to };
+    });
+    const { answer, from, to } = result;
+    halves.add(from % MINUTE < MINUTE / 2);
+    // Whole ms from the service: rows are never within 1 ms of it here (checked), so the comparison is exact.
+    const near = written.filter((r) => Math.abs(r.at - from) <= 1);
+    if (near.length > 0) continue;
+    for (const bucket of answer) {
+      const start = Date.parse(bucket.start);
+      const inBucket = written.filter((r) => r.at > from && r.at <= to && r.at >= start && r.at < start + HOUR);
+      t.same(
+        { executions: bucket.executions, states: STATES.map((s) => bucket[s]), unknown: bucket.unknown_reasons },
+        {
+          executions: inBucket.length,
+          states: STATES.map((s) => inBucket.filter((r) => r.state === s).length),
+          unknown: inBucket.filter((r) => r.state === 'cancelled' && reasonOf(r.results) === null).length,
+        },
+        `bucket ${bucket.start}, window from ${new Date(from).toISOString()}`,
+      );
+    }
+    if (halves.size < 2) await new Promise((resolve) => setTimeout(resolve, MINUTE / 2 - (Date.now() % (MINUTE / 2)) + 2_000));
+  }
+});
