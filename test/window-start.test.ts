@@ -16,6 +16,8 @@ import { durationDifferences, oracle, reasonOf, type Json, type TestRow } from '
 // anywhere in a dense bucket, to the microsecond, and compare with an oracle over the rows they wrote.
 
 const db = await startTestDatabase(t);
+/** The dense minute of the first test (ms). */
+let denseMinute = 0;
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
@@ -57,13 +59,17 @@ async function insertAt(pool: DatabasePool, rows: readonly Row[]): Promise<void>
 }
 
 const nowMicros = z.object({ now: z.string() });
-/** Runs the metrics query with its window starting at `fromMs` + 0.25 ms, and the oracle. */
-async function windowFrom(fromMs: number, hours: number, worker?: string) {
+/**
+ * Runs the metrics query with its window starting at `fromMs` + 0.25 ms (or ending there, `at:
+ * 'to'`; `toMs` null: at now()), and the oracle.
+ */
+async function windowFrom(fromMs: number | null, hours: number, worker?: string, at: 'from' | 'to' = 'from') {
   return db.pool.transaction(async (tx) => {
     // now() is the transaction's: read it exactly (µs), then ask for the offset that lands t_from.
     const { now } = await tx.one(sql.type(nowMicros)`SELECT (extract(epoch FROM now()) * 1000000)::bigint::text AS now`);
-    const fromMicros = fromMs * 1000 + 250;
-    const offsetHours = (Number(now) - fromMicros) / 3.6e9 - hours;
+    const anchor = fromMs === null ? Number(now) : fromMs * 1000 + 250;
+    const fromMicros = at === 'from' && fromMs !== null ? anchor : anchor - hours * 3.6e9;
+    const offsetHours = fromMs === null ? 0 : (Number(now) - fromMicros) / 3.6e9 - hours;
     const raw = await tx.one(rollupMetricsQuery(hours, offsetHours, worker));
     const toMicros = fromMicros + hours * 3.6e9;
     const inWindow = written.filter((r) => r.at * 1000 > fromMicros && r.at * 1000 <= toMicros && (worker === undefined || r.worker === worker));
@@ -88,6 +94,7 @@ t.test('a window starting anywhere in a dense minute equals the oracle', async (
   // over the rest of the hour; the longest duration at B + 5 s, a tie of the next longest at
   // B + 7 s and B + 40 s, and some rows left pending (not folded) in each part.
   const B = Math.floor((Date.now() - 2 * HOUR) / MINUTE) * MINUTE;
+  denseMinute = B;
   const rows: Row[] = [];
   for (let ms = -MINUTE; ms < 2 * MINUTE; ms += 50) rows.push(row(B + ms + 3, rows.length));
   for (let ms = 2 * MINUTE; ms < 62 * MINUTE; ms += 7_001) rows.push(row(B + ms, rows.length));
@@ -129,6 +136,40 @@ t.test('a window starting in a dense hour a month and more ago equals the oracle
     check(t, `t_from = B + ${k} ms (hours)`, await windowFrom(B + k, 1));
     check(t, `t_from = B + ${k} ms (hours), 2 h`, await windowFrom(B + k, 2, MAILER));
   }
+});
+
+t.test('a window ending anywhere in a dense minute equals the oracle', async (t) => {
+  // The dense minutes of the first test, B and B + 1 min; a longest duration at B + 110 s, so that
+  // a window ending before it has its last bucket's max row taken away.
+  const B = denseMinute;
+  await insertAt(db.pool, [row(B + 110_001, written.length, 9_500_000)]);
+  await foldPending(db.pool);
+  const after = (end: number, k: number) => written.filter((r) => r.at > end + k && r.at < end + MINUTE).length;
+  const before = (end: number, k: number) => written.filter((r) => r.at >= end && r.at <= end + k).length;
+  for (const [minute, k] of [[B, 0], [B, 15_000], [B, 29_000], [B, 31_000], [B, 45_000], [B, 59_999], [B + MINUTE, 40_000], [B + MINUTE, 55_000]] as const) {
+    for (const worker of [undefined, SHOWTIME]) {
+      check(t, `t_to = ${minute === B ? 'B' : 'B + 1 min'} + ${k} ms, ${worker ?? 'system'}`, await windowFrom(minute + k, 1, worker, 'to'));
+    }
+    const { rawRows } = await windowFrom(minute + k, 1, undefined, 'to');
+    const flipped = k > 30_000;
+    const lastRead = flipped ? after(minute, k) : before(minute, k);
+    t.ok(rawRows >= lastRead && rawRows <= lastRead + 200, `end at + ${k} ms: ${rawRows} rows read, ${flipped ? 'flipped' : 'as it is'} (${lastRead} on that side)`);
+  }
+});
+
+t.test('a window ending now() while rows stamped in the future sit in its dense minute equals the oracle', async (t) => {
+  const now = Date.now();
+  const rows: Row[] = [];
+  for (let ms = -50_000; ms < 70_000; ms += 40) rows.push(row(now + ms, written.length + rows.length));
+  await insertAt(db.pool, rows);
+  await foldPending(db.pool);
+  for (const hours of [1, 24]) {
+    for (const worker of [undefined, SHOWTIME]) check(t, `${hours} h ending now(), ${worker ?? 'system'}`, await windowFrom(null, hours, worker));
+  }
+  const { rawRows, answer } = await windowFrom(null, 1);
+  const minute = Math.floor(Date.parse(answer.row.window_to) / MINUTE) * MINUTE;
+  const future = written.filter((r) => r.at > Date.parse(answer.row.window_to) && r.at < minute + MINUTE).length;
+  t.ok(rawRows <= future + 50, `${rawRows} rows read: the future-stamped rows of the minute (${future}), not the minute up to now()`);
 });
 
 t.test('a time series whose window starts in a dense minute equals the oracle', async (t) => {

@@ -1,4 +1,4 @@
-import { sql } from 'slonik';
+import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { STATES } from '../../schemas/common.ts';
 import { WindowMetricsRow } from '../window-metrics-query.ts';
@@ -21,6 +21,28 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
   counted_to: z.string(),
 });
 export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
+
+/** max(column) of each part 0, 1 and 2 (see `loose`) as max_0, max_1, max_2. */
+const partMaxima = (column: string, part: string, where: FragmentSqlToken) =>
+  sql.join(
+    [0, 1, 2].map((n) => sql.fragment`max(${sql.identifier([column])}) FILTER (WHERE ${where} AND ${sql.identifier([part])} = ${sql.literalValue(String(n))}::int) AS ${sql.identifier([`max_${n}`])}`),
+    sql.fragment`, `,
+  );
+
+/**
+ * The max of a flipped bucket's part inside the window: the bucket's max unless its max row was
+ * taken away; then the kept part's own max is read (rows `kept`), and only if it could be the
+ * window's.
+ */
+const keptMax = (scope: ReturnType<typeof scopeOf>, n: string, kept: FragmentSqlToken) => {
+  const [max, removed] = [sql.identifier(['s', `max_${n}`]), sql.identifier(['s', `removed_max_${n}`])];
+  return sql.fragment`CASE
+      WHEN ${max} IS NULL THEN NULL
+      WHEN ${removed} IS NULL OR ${removed} < ${max} THEN ${max}
+      WHEN s.other_max >= ${max} THEN NULL
+      ELSE (SELECT max(k.duration_ms) FROM job_execution_summaries k, ending p WHERE ${kept} ${scope.rows('k')})
+    END`;
+};
 
 /**
  * The window (now() − offset − hours, now() − offset] as disjoint pieces (window-pieces.ts): whole
@@ -45,16 +67,17 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     raw AS (${edgeRows(scope)}),
     pending AS NOT MATERIALIZED (${pendingRows(scope)}),
     -- The raw edges and the pending rows, summed per (state, reason, bin) with their signs: a few
-    -- hundred groups however many rows a burst left pending. Maxima by part (window-pieces.ts):
-    -- rows kept outside the first bucket, rows pending in it, rows taken away from it.
+    -- hundred groups however many rows a burst left pending. Maxima by part (window-pieces.ts): rows
+    -- kept outside the flipped buckets (0), and of the first (1) and last (2) bucket, those added
+    -- and those taken away.
     loose AS (
       SELECT state, reason, job_rollup_bin(duration_ms) AS bin, sum(sign) AS n, count(*) AS read,
              coalesce(sum(sign) FILTER (WHERE duration_ms IS NOT NULL), 0) AS durations,
              coalesce(sum(sign * duration_ms::bigint), 0) AS duration_sum,
-             max(duration_ms) FILTER (WHERE sign > 0 AND NOT in_start) AS duration_max,
-             max(duration_ms) FILTER (WHERE in_start) AS start_max,
-             max(duration_ms) FILTER (WHERE sign < 0) AS removed_max
-      FROM (SELECT state, reason, duration_ms, sign, in_start FROM raw UNION ALL SELECT state, reason, duration_ms, sign, in_start FROM pending) x
+             ${partMaxima('duration_ms', 'part', sql.fragment`sign > 0`)},
+             max(duration_ms) FILTER (WHERE sign < 0 AND part = 1) AS removed_max_1,
+             max(duration_ms) FILTER (WHERE sign < 0 AND part = 2) AS removed_max_2
+      FROM (SELECT state, reason, duration_ms, sign, part FROM raw UNION ALL SELECT state, reason, duration_ms, sign, part FROM pending) x
       GROUP BY 1, 2, 3
     ),
     stats AS (${rollupPieces('job_rollups', scope, [...STATES, 'dur_count', 'dur_sum', 'dur_max', 'hist'])}),
@@ -62,19 +85,20 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     from_rollups AS (
       SELECT ${stateSums('stats')},
         coalesce(sum(dur_count), 0) AS durations, coalesce(sum(dur_sum), 0) AS duration_sum,
-        max(dur_max) FILTER (WHERE NOT start_piece) AS duration_max, max(dur_max) FILTER (WHERE start_piece) AS start_max,
+        ${partMaxima('dur_max', 'piece', sql.fragment`true`)},
         count(*) + (SELECT count(*) FROM reasons) AS n
       FROM stats
     ),
     from_loose AS (
       SELECT ${sql.join(STATES.map((state) => sql.fragment`coalesce(sum(n) FILTER (WHERE state = ${state}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `)},
         coalesce(sum(durations), 0) AS durations, coalesce(sum(duration_sum), 0) AS duration_sum,
-        max(duration_max) AS duration_max, max(start_max) AS start_max, max(removed_max) AS removed_max,
+        max(max_0) AS max_0, max(max_1) AS max_1, max(max_2) AS max_2,
+        max(removed_max_1) AS removed_max_1, max(removed_max_2) AS removed_max_2,
         coalesce(sum(read), 0) AS n
       FROM loose
     ),
     -- Exact percentiles only when the window holds no rollup row: a one-time filter skips the sort
-    -- otherwise (a flipped start always brings its rollup row, so no row here has sign −1).
+    -- otherwise (a flipped bucket always brings its rollup row, so no row here has sign −1).
     exact_pct AS (
       SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS raw_pct
       FROM (SELECT duration_ms FROM raw UNION ALL SELECT duration_ms FROM pending) x
@@ -83,20 +107,14 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     sums AS (
       SELECT ${sql.join(STATES.map((state) => sql.fragment`a.${sql.identifier([state])} + b.${sql.identifier([state])} AS ${sql.identifier([state])}`), sql.fragment`, `)},
         a.durations + b.durations AS durations, a.duration_sum + b.duration_sum AS duration_sum,
-        greatest(a.duration_max, b.duration_max) AS other_max, greatest(a.start_max, b.start_max) AS start_max,
-        b.removed_max, a.n AS rollup_rows, b.n AS raw_rows
+        greatest(a.max_0, b.max_0) AS other_max, greatest(a.max_1, b.max_1) AS max_1, greatest(a.max_2, b.max_2) AS max_2,
+        b.removed_max_1, b.removed_max_2, a.n AS rollup_rows, b.n AS raw_rows
       FROM from_rollups a, from_loose b
     ),
-    -- The first bucket's max holds for its kept part unless its max row was taken away; then the kept
-    -- part's own max is read, and only if it could be the window's.
     totals AS (
-      SELECT s.*, greatest(s.other_max, CASE
-          WHEN s.start_max IS NULL THEN NULL
-          WHEN s.removed_max IS NULL OR s.removed_max < s.start_max THEN s.start_max
-          WHEN s.other_max >= s.start_max THEN NULL
-          ELSE (SELECT max(k.duration_ms) FROM job_execution_summaries k, ending p
-                WHERE k.inserted_at > p.t_from AND k.inserted_at < p.m1 ${scope.rows('k')})
-        END) AS duration_max
+      SELECT s.*, greatest(s.other_max,
+        ${keptMax(scope, '1', sql.fragment`k.inserted_at > p.t_from AND k.inserted_at < p.m1 AND k.inserted_at <= p.t_to`)},
+        ${keptMax(scope, '2', sql.fragment`k.inserted_at >= p.m2 AND k.inserted_at <= p.t_to AND k.inserted_at > p.t_from`)}) AS duration_max
       FROM sums s
     ),
     reason_counts AS (

@@ -3,8 +3,8 @@ import type { scopeOf } from '../scope.ts';
 import { MINUTE_READ_HOURS } from './rollup-upserts.ts';
 
 /**
- * Below this many rows in the window's first bucket its raw part is read as it is: a few hundred
- * rows cost less than a histogram, and the answer keeps exact percentiles where it had them.
+ * Below this many rows in a window's first or last bucket its raw part is read as it is: a few
+ * hundred rows cost less than a histogram, and the answer keeps exact percentiles where it had them.
  */
 export const FLIP_MIN_ROWS = 1000;
 
@@ -24,16 +24,18 @@ type Scope = ReturnType<typeof scopeOf>;
  *   the minutes [m1, m2), days [dl, dh) inside the hours, months [ml, mh) inside the days (an empty
  *   range sits at its parent's end); `top` ('hour', 'day' or 'month', a parameter) is the coarsest
  *   grain used, so a time series gets pieces that each fall in one of its buckets;
- * - the bucket holding t_to, [m2, m2 + grain `eg`): its rollup row when none of its rows lies after
- *   t_to (`latest`, or no row at all), else its raw rows up to t_to — future-stamped rows are the
- *   only reason for that raw read;
+ * - the bucket holding t_to, [m2, e1) of grain `eg`: its rollup row when none of its rows lies after
+ *   t_to (`latest`, or no row at all), else its raw rows up to t_to. Rows after t_to are
+ *   future-stamped ones when the window ends now(), or the rest of the bucket for an earlier end:
+ *   the bucket is flipped (`end_flip`: its rollup row minus the raw rows of (t_to, e1)) when it holds
+ *   FLIP_MIN_ROWS rows or more and the window ends now() or in the bucket's second half;
  * - rows still pending a fold inside the rollup pieces, read like raw rows.
  *
  * Before the retention `horizon` (retention/horizon.ts) raw rows may be gone: an end there is
  * counted at the hour rollups' granularity, the window starting (or ending) at the start of its UTC
  * hour (`start_pruned`, `end_pruned`), the same before and after pruning.
  *
- * The CTEs end in `ending` (one row: the bounds, the boundaries, `whole_end` and `flip`).
+ * The CTEs end in `ending` (one row: the bounds, the boundaries, `whole_end`, `flip`, `end_flip`).
  */
 export function windowSpans(
   tTo: FragmentSqlToken,
@@ -89,20 +91,30 @@ export function windowSpans(
     starts AS (
       SELECT *,
         CASE WHEN fine_start THEN 'minute' ELSE 'hour' END AS sg,
-        m1 - CASE WHEN fine_start THEN interval '1 minute' ELSE interval '1 hour' END AS s0
+        m1 - CASE WHEN fine_start THEN interval '1 minute' ELSE interval '1 hour' END AS s0,
+        m2 + CASE WHEN eg = 'minute' THEN interval '1 minute' ELSE interval '1 hour' END AS e1
       FROM spans
     ),
-    ending AS (
+    edges AS (
       SELECT p.*, NOT p.end_pruned AND coalesce(
         (SELECT coalesce(e.latest <= p.t_to, false) FROM job_rollups e WHERE e.grain = p.eg AND ${scope.rollups('e')} AND e.bucket = p.m2),
         true) AS whole_end,
-        NOT p.start_pruned AND coalesce(p.s0 >= p.horizon, true) AND p.t_from - p.s0 < p.m1 - p.t_from AND coalesce(
-          (SELECT f.completed + f.retryable + f.discarded + f.cancelled + f.snoozed >= ${FLIP_MIN_ROWS}
-           FROM job_rollups f WHERE f.grain = p.sg AND ${scope.rollups('f')} AND f.bucket = p.s0),
-          false) AS flip
+        NOT p.start_pruned AND coalesce(p.s0 >= p.horizon, true) AND p.t_from - p.s0 < p.m1 - p.t_from
+          AND ${denseBucket(scope, 'sg', 's0')} AS flip
       FROM starts p
+    ),
+    ending AS (
+      SELECT p.*, NOT p.whole_end AND NOT p.end_pruned AND (p.t_to >= now() OR p.e1 - p.t_to < p.t_to - p.m2)
+        AND ${denseBucket(scope, 'eg', 'm2')} AS end_flip
+      FROM edges p
     )`;
 }
+
+/** Whether the rollup row of the bucket in the columns `grain` and `bucket` of `p` holds FLIP_MIN_ROWS rows or more. */
+const denseBucket = (scope: Scope, grain: string, bucket: string) => sql.fragment`coalesce(
+  (SELECT f.completed + f.retryable + f.discarded + f.cancelled + f.snoozed >= ${FLIP_MIN_ROWS}
+   FROM job_rollups f WHERE f.grain = ${sql.identifier(['p', grain])} AND ${scope.rollups('f')} AND f.bucket = ${sql.identifier(['p', bucket])}),
+  false)`;
 
 /**
  * The rollup rows of the pieces, from `job_rollups` or `job_rollup_reasons` (needs `ending`), with
@@ -112,41 +124,49 @@ export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: 
   const table = sql.identifier([name]);
   const selected = sql.join(columns.map((column) => sql.identifier(['t', column])), sql.fragment`, `);
   const piece = (grain: string, from: string, to: string) =>
-    sql.fragment`SELECT ${selected}, false AS start_piece FROM ${table} t, ending p
+    sql.fragment`SELECT ${selected}, 0 AS piece FROM ${table} t, ending p
       WHERE t.grain = ${sql.literalValue(grain)} AND ${scope.rollups('t')} AND t.bucket >= p.${sql.identifier([from])} AND t.bucket < p.${sql.identifier([to])}`;
   return sql.fragment`
     ${piece('month', 'ml', 'mh')}
     UNION ALL ${piece('day', 'dl', 'ml')} UNION ALL ${piece('day', 'mh', 'dh')}
     UNION ALL ${piece('hour', 'hl', 'dl')} UNION ALL ${piece('hour', 'dh', 'hh')}
     UNION ALL ${piece('minute', 'm1', 'hl')} UNION ALL ${piece('minute', 'hh', 'm2')}
-    UNION ALL SELECT ${selected}, false FROM ${table} t, ending p WHERE p.whole_end AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2
-    UNION ALL SELECT ${selected}, true FROM ${table} t, ending p WHERE p.flip AND t.grain = p.sg AND ${scope.rollups('t')} AND t.bucket = p.s0`;
+    UNION ALL SELECT ${selected}, CASE WHEN p.whole_end THEN 0 ELSE 2 END FROM ${table} t, ending p
+      WHERE (p.whole_end OR p.end_flip) AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2
+    UNION ALL SELECT ${selected}, 1 FROM ${table} t, ending p WHERE p.flip AND t.grain = p.sg AND ${scope.rollups('t')} AND t.bucket = p.s0`;
 }
 
 /**
- * Raw rows of the two edges (inserted_at, state, reason, duration_ms, sign, in_start); pending rows
- * there are among them. Under `flip` the start's rows are those of [s0, t_from], to subtract.
+ * Raw rows of the two edges (inserted_at, state, reason, duration_ms, sign, part); pending rows
+ * there are among them. `part` 1 or 2: in the flipped first or last bucket. Under `flip` the start's
+ * rows are those of [s0, t_from], under `end_flip` the end's are those of (t_to, e1), to subtract.
  */
 export function edgeRows(scope: Scope): FragmentSqlToken {
   const fields = sql.fragment`s.inserted_at, s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END AS reason, s.duration_ms`;
   return sql.fragment`
-    SELECT ${fields}, 1 AS sign, false AS in_start FROM job_execution_summaries s, ending p
+    SELECT ${fields}, 1 AS sign, 0 AS part FROM job_execution_summaries s, ending p
     WHERE NOT p.flip AND s.inserted_at > p.t_from AND s.inserted_at < p.m1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
     UNION ALL
-    SELECT ${fields}, -1, false FROM job_execution_summaries s, ending p
+    SELECT ${fields}, -1, 1 FROM job_execution_summaries s, ending p
     WHERE p.flip AND s.inserted_at >= p.s0 AND s.inserted_at <= p.t_from ${scope.rows('s')}
     UNION ALL
-    SELECT ${fields}, 1, false FROM job_execution_summaries s, ending p
-    WHERE NOT p.whole_end AND NOT p.end_pruned AND s.inserted_at >= p.m2 AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}`;
+    SELECT ${fields}, 1, 0 FROM job_execution_summaries s, ending p
+    WHERE NOT p.whole_end AND NOT p.end_pruned AND NOT p.end_flip
+      AND s.inserted_at >= p.m2 AND s.inserted_at <= p.t_to AND s.inserted_at > p.t_from ${scope.rows('s')}
+    UNION ALL
+    SELECT ${fields}, -1, 2 FROM job_execution_summaries s, ending p
+    WHERE p.end_flip AND s.inserted_at > p.t_to AND s.inserted_at < p.e1 ${scope.rows('s')}`;
 }
 
 /**
  * Inserted rows of the rollup pieces not folded yet, read like raw rows (rollup-upserts.ts), with the
- * columns of `edgeRows`; `in_start`: in the flipped first bucket [s0, m1).
+ * columns of `edgeRows`: all of a flipped bucket's, taken away with the raw rows outside the window.
  */
 export function pendingRows(scope: Scope): FragmentSqlToken {
   return sql.fragment`
-    SELECT q.inserted_at, q.state, q.reason, q.duration_ms, 1 AS sign, p.flip AND q.inserted_at < p.m1 AS in_start
+    SELECT q.inserted_at, q.state, q.reason, q.duration_ms, 1 AS sign,
+      CASE WHEN p.flip AND q.inserted_at < p.m1 THEN 1 WHEN p.end_flip AND q.inserted_at >= p.m2 THEN 2 ELSE 0 END AS part
     FROM job_rollup_pending q, ending p
-    WHERE q.inserted_at >= CASE WHEN p.flip THEN p.s0 ELSE p.m1 END AND (q.inserted_at < p.m2 OR (p.whole_end AND q.inserted_at <= p.t_to)) ${scope.rows('q')}`;
+    WHERE q.inserted_at >= CASE WHEN p.flip THEN p.s0 ELSE p.m1 END
+      AND (q.inserted_at < p.m2 OR (p.whole_end AND q.inserted_at <= p.t_to) OR (p.end_flip AND q.inserted_at < p.e1)) ${scope.rows('q')}`;
 }
