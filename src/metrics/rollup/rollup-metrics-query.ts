@@ -47,9 +47,10 @@ const keptMax = (scope: ReturnType<typeof scopeOf>, n: string, kept: FragmentSql
 /**
  * The window (now() − offset − hours, now() − offset] as disjoint pieces (window-pieces.ts): whole
  * months, days, hours and minutes from the rollups, the bucket holding its end when it is whole, and
- * raw rows only for the rest (under a minute at each end, or half of one taken away). Rows of the rollup pieces still pending a
- * fold are aggregated by (state, reason, bin) on the way, never sorted; percentile_cont runs over the
- * raw and pending rows only when no rollup row was used. A window reaching before the retention
+ * raw rows only for the rest (under a minute at each end, or the part of a dense edge bucket outside
+ * the window, taken away). Rows of the rollup pieces still pending a fold are aggregated by (state,
+ * reason, bin) on the way, never sorted; percentile_cont runs over the raw and pending rows only
+ * when no rollup row was used. A window reaching before the retention
  * horizon says where counting started and ended (whole hours there).
  */
 export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number) {
