@@ -28,7 +28,8 @@ type Scope = ReturnType<typeof scopeOf>;
  *   t_to (`latest`, or no row at all), else its raw rows up to t_to. Rows after t_to are
  *   future-stamped ones when the window ends now(), or the rest of the bucket for an earlier end:
  *   the bucket is flipped (`end_flip`: its rollup row minus the raw rows of (t_to, e1)) when it holds
- *   FLIP_MIN_ROWS rows or more and the window ends now() or in the bucket's second half;
+ *   FLIP_MIN_ROWS rows or more and t_to lies in its second half. By position, not by now(): future
+ *   rows are few from a clock a little ahead, but as dense as the past from one far ahead;
  * - rows still pending a fold inside the rollup pieces, read like raw rows.
  *
  * Before the retention `horizon` (retention/horizon.ts) raw rows may be gone: an end there is
@@ -104,7 +105,7 @@ export function windowSpans(
       FROM starts p
     ),
     ending AS (
-      SELECT p.*, NOT p.whole_end AND NOT p.end_pruned AND (p.t_to >= now() OR p.e1 - p.t_to < p.t_to - p.m2)
+      SELECT p.*, NOT p.whole_end AND NOT p.end_pruned AND p.e1 - p.t_to < p.t_to - p.m2
         AND ${denseBucket(scope, 'eg', 'm2')} AS end_flip
       FROM edges p
     )`;
