@@ -11,9 +11,10 @@ import { startTestDatabase } from './helpers/database.ts';
 import { MAILER, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
 import { durationDifferences, oracle, reasonOf, type Json, type TestRow } from './helpers/rows.ts';
 
-// A window whose first minute (or hour) is dense is answered as that bucket's rollup row minus the
-// raw rows before the window (window-pieces.ts, `flip`). These tests place the window's start
-// anywhere in a dense bucket, to the microsecond, and compare with an oracle over the rows they wrote.
+// A window whose first (last) minute or hour is dense is answered as that bucket's rollup row minus
+// the raw rows before (after) the window when that side is the shorter (window-pieces.ts, `flip`,
+// `end_flip`). These tests place the window's start or end anywhere in a dense bucket, to the
+// microsecond, and compare with an oracle over every row they wrote.
 
 const db = await startTestDatabase(t);
 /** The dense minute of the first test (ms). */
