@@ -212,3 +212,42 @@ t.test('a time series whose window starts in a dense minute equals the oracle', 
     if (halves.size < 2) await new Promise((resolve) => setTimeout(resolve, MINUTE / 2 - (Date.now() % (MINUTE / 2)) + 2_000));
   }
 });
+
+t.test('random dense edges after deletes and updates equal the oracle', async (t) => {
+  // A seeded generator: the same rows and windows on every run, many shapes of ties and maxima.
+  let seed = 1_764_000_015;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+  const DURATIONS = [null, 1, 100, 100, 2_500, 40_000, 40_000, 60_000];
+  for (let round = 0; round < 8; round++) {
+    await db.pool.query(sql.unsafe`TRUNCATE job_execution_summaries`);
+    written.length = 0;
+    const B = Math.floor((Date.now() - 2 * HOUR) / MINUTE) * MINUTE;
+    const rows = Array.from({ length: 2_100 + Math.floor(random() * 1_400) }, (_, i) =>
+      row(B - 30_000 + Math.floor(random() * 120_000), i, pick(DURATIONS)),
+    );
+    // The longest durations, one or two (a tie) in the minute B: taken away or kept by the window's edge.
+    rows.push(row(B + Math.floor(random() * MINUTE), rows.length, 9_000_000));
+    if (random() < 0.5) rows.push(row(B + Math.floor(random() * MINUTE), rows.length, 9_000_000));
+    const folded = Math.floor(rows.length * (0.7 + 0.3 * random())); // a flip needs 1,000 folded rows
+    await insertAt(db.pool, rows.slice(0, folded));
+    await foldPending(db.pool);
+    await insertAt(db.pool, rows.slice(folded));
+    // DELETE and UPDATE fold first, then change the rollups, recomputing the max of what lost a row.
+    const gone = new Set(written.filter(() => random() < 0.05).map((r) => r.job_id));
+    for (const r of written.filter((r) => r.duration_ms === 9_000_000)) if (random() < 0.5) gone.add(r.job_id);
+    await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE job_id = ANY(${sql.array([...gone], 'int8')})`);
+    written.splice(0, written.length, ...written.filter((r) => !gone.has(r.job_id)));
+    const changed = written.filter(() => random() < 0.03);
+    for (const r of changed) r.duration_ms = pick(DURATIONS);
+    for (const r of changed) {
+      await db.pool.query(sql.unsafe`UPDATE job_execution_summaries SET duration_ms = ${r.duration_ms ?? null} WHERE job_id = ${r.job_id}`);
+    }
+    await insertAt(db.pool, Array.from({ length: 40 }, (_, i) => row(B + Math.floor(random() * MINUTE), i, pick(DURATIONS))));
+    for (let w = 0; w < 6; w++) {
+      const k = Math.floor(random() * MINUTE);
+      const at = pick(['from', 'to'] as const);
+      check(t, `round ${round}: window ${at === 'from' ? 'starting' : 'ending'} at B + ${k} ms`, await windowFrom(B + k, 1, undefined, at));
+    }
+  }
+});
