@@ -9,7 +9,7 @@ import { FLIP_MIN_ROWS } from '../src/metrics/rollup/window-pieces.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { MAILER, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
-import { durationDifferences, oracle, reasonOf, type Json, type TestRow } from './helpers/rows.ts';
+import { durationDifferences, insertRows, oracle, reasonOf, type Json, type TestRow } from './helpers/rows.ts';
 
 // A window whose first (last) minute or hour is dense is answered as that bucket's rollup row minus
 // the raw rows before (after) the window when that side is the shorter (window-pieces.ts, `flip`,
@@ -49,14 +49,7 @@ function row(at: number, i: number, duration?: number | null): Row {
 const written: Row[] = [];
 async function insertAt(pool: DatabasePool, rows: readonly Row[]): Promise<void> {
   written.push(...rows);
-  for (let i = 0; i < rows.length; i += 500) {
-    const values = rows.slice(i, i + 500).map(
-      (r) => sql.fragment`(${r.job_id}, 1, ${r.worker}, ${r.state}, ${r.results === undefined ? null : sql.jsonb(r.results)},
-        ${r.duration_ms ?? null}, ${new Date(r.at).toISOString()}::timestamptz)`,
-    );
-    await pool.query(sql.unsafe`INSERT INTO job_execution_summaries (job_id, attempt, worker, state, results, duration_ms, inserted_at)
-      VALUES ${sql.join(values, sql.fragment`, `)}`);
-  }
+  await insertRows(pool, rows);
 }
 
 const nowMicros = z.object({ now: z.string() });

@@ -15,6 +15,8 @@ export interface TestRow {
   duration_ms?: number | null;
   /** Seconds before the database's now(); negative means in the future. */
   age_s: number;
+  /** When set, the row's inserted_at in ms since the epoch instead (`age_s` is then not used). */
+  at?: number;
 }
 
 /** Plain multi-row INSERT, as a worker's telemetry handler would write it. */
@@ -24,7 +26,7 @@ export async function insertRows(pool: DatabasePool, rows: readonly TestRow[]): 
       (r) => sql.fragment`(
         ${r.job_id}, ${r.attempt ?? 1}, ${r.worker}, ${r.queue ?? null}, ${r.state},
         ${r.results === undefined ? null : sql.jsonb(r.results)}, ${r.duration_ms ?? null},
-        now() - make_interval(secs => ${r.age_s})
+        ${r.at === undefined ? sql.fragment`now() - make_interval(secs => ${r.age_s})` : sql.fragment`${new Date(r.at).toISOString()}::timestamptz`}
       )`,
     );
     await pool.query(sql.unsafe`
