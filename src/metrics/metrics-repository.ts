@@ -1,6 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
 import { EXACT_MAX_ROWS } from '../config.ts';
+import { HistogramCache } from './rollup/histogram-cache.ts';
 import { shareReads } from './shared-reads.ts';
 import { createTimeseriesRepository } from './timeseries-repository.ts';
 import { comparedWindowMetrics, windowMetrics, type WindowStrategy } from './window-metrics.ts';
@@ -20,7 +21,11 @@ export interface MetricsRepositoryOptions {
 }
 
 export function createMetricsRepository(db: DatabasePool, options: MetricsRepositoryOptions = {}) {
-  const strategy: WindowStrategy = { exactMaxRows: options.exactMaxRows ?? EXACT_MAX_ROWS, retentionDays: options.retentionDays };
+  const strategy: WindowStrategy = {
+    exactMaxRows: options.exactMaxRows ?? EXACT_MAX_ROWS,
+    retentionDays: options.retentionDays,
+    histograms: new HistogramCache(),
+  };
 
   /** How each window is answered: window-metrics.ts. */
   const answer = async (hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics> =>

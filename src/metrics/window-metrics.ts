@@ -2,8 +2,8 @@ import type { CommonQueryMethods } from 'slonik';
 import type { Compare, SystemMetrics } from '../schemas/metrics.ts';
 import { statesOf } from './state-counts.ts';
 import { windowMetricsQuery } from './window-metrics-query.ts';
-import { exactWindow, rollupWindow, type ComputedWindow } from './rollup/rollup-metrics.ts';
-import { rollupMetricsQuery } from './rollup/rollup-metrics-query.ts';
+import type { HistogramCache } from './rollup/histogram-cache.ts';
+import { exactWindow, readRollupRow, rollupWindow, type ComputedWindow } from './rollup/rollup-metrics.ts';
 import { windowSizeQuery } from './rollup/window-size-query.ts';
 
 /**
@@ -20,12 +20,14 @@ import { windowSizeQuery } from './rollup/window-size-query.ts';
 export interface WindowStrategy {
   exactMaxRows: number;
   retentionDays?: number;
+  /** The rollup rows' histograms the service holds between reads. */
+  histograms: HistogramCache;
 }
 
 export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics> {
   const { rows, pruned } = await db.one(windowSizeQuery(hours, strategy.exactMaxRows, worker, strategy.retentionDays));
   if (rows <= strategy.exactMaxRows && !pruned) return toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
-  return toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, 0, worker, strategy.retentionDays))));
+  return toMetrics(hours, rollupWindow(await readRollupRow(db, strategy.histograms, hours, 0, worker, strategy.retentionDays)));
 }
 
 /**
@@ -35,7 +37,7 @@ export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStra
  */
 export async function comparedWindowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics> {
   const current = await windowMetrics(db, strategy, hours, worker);
-  const previous = toMetrics(hours, rollupWindow(await db.one(rollupMetricsQuery(hours, hours, worker, strategy.retentionDays))));
+  const previous = toMetrics(hours, rollupWindow(await readRollupRow(db, strategy.histograms, hours, hours, worker, strategy.retentionDays)));
   return { ...current, compare: compareWith(current, previous) };
 }
 

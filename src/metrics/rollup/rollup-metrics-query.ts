@@ -8,8 +8,13 @@ import { horizonSql } from '../../retention/horizon.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
 export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
-  /** [bin, count] pairs of the window's duration histogram (see histogram.ts). */
+  /** Signed [bin, count] pairs of the raw edges' and pending rows' durations (see histogram.ts). */
   histogram: z.array(z.tuple([z.number().int(), z.number().int()])),
+  /**
+   * The rollup rows read that hold durations, as [`ctid/xmin`, histogram]: the histogram is
+   * `array_to_json(hist)`, or null for a version the caller said it holds (histogram-cache.ts).
+   */
+  pieces: z.array(z.tuple([z.string(), z.string().nullable()])),
   /** percentile_cont over the raw and pending rows, computed only when no rollup row was used. */
   raw_pct: z.array(z.number()).nullable(),
   rollup_rows: z.number().int(),
@@ -53,7 +58,7 @@ const keptMax = (scope: ReturnType<typeof scopeOf>, n: string, kept: FragmentSql
  * when no rollup row was used. A window reaching before the retention
  * horizon says where counting started and ended (whole hours there).
  */
-export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number) {
+export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number, held: readonly string[] = []) {
   const scope = scopeOf(worker);
   const stateSums = (alias: string) =>
     sql.join(STATES.map((state) => sql.fragment`coalesce(sum(${sql.identifier([alias, state])}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `);
@@ -81,7 +86,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       FROM (SELECT state, reason, duration_ms, sign, part FROM raw UNION ALL SELECT state, reason, duration_ms, sign, part FROM pending) x
       GROUP BY 1, 2, 3
     ),
-    stats AS (${rollupPieces('job_rollups', scope, [...STATES, 'dur_count', 'dur_sum', 'dur_max', 'hist'])}),
+    stats AS (${rollupPieces('job_rollups', scope, [...STATES, 'dur_count', 'dur_sum', 'dur_max', 'hist', 'ctid', 'xmin'])}),
     reasons AS (${rollupPieces('job_rollup_reasons', scope, ['reason', 'n'])}),
     from_rollups AS (
       SELECT ${stateSums('stats')},
@@ -125,10 +130,12 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       ) x GROUP BY reason
     ),
     bins AS (
-      SELECT bin, sum(n) AS n FROM (
-        SELECT u.bin, u.n FROM stats, unnest(stats.hist[:][1:1], stats.hist[:][2:2]) AS u (bin, n)
-        UNION ALL SELECT bin, durations FROM loose WHERE bin IS NOT NULL
-      ) x GROUP BY bin HAVING sum(n) <> 0
+      SELECT bin, sum(durations) AS n FROM loose WHERE bin IS NOT NULL GROUP BY bin HAVING sum(durations) <> 0
+    ),
+    -- The rollup rows' histograms are summed by the caller, which holds most of them already: 70 %
+    -- of a year window's time went to unnesting and summing them here (histogram-cache.ts).
+    versions AS (
+      SELECT ctid::text || '/' || xmin::text AS key, hist FROM stats WHERE dur_count > 0
     )
     SELECT
       p.t_from AS window_from, p.t_to AS window_to,
@@ -142,6 +149,8 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       CASE WHEN t.durations > 0 THEN (t.duration_sum::numeric / t.durations)::float8 END AS duration_avg,
       t.duration_max,
       (SELECT coalesce(json_agg(json_build_array(bin, n) ORDER BY bin), '[]') FROM bins) AS histogram,
+      (SELECT coalesce(json_agg(json_build_array(key, CASE WHEN key = ANY(${sql.array(held, 'text')}) THEN NULL ELSE array_to_json(hist)::text END)), '[]')
+         FROM versions) AS pieces,
       (SELECT raw_pct FROM exact_pct) AS raw_pct,
       t.rollup_rows::bigint AS rollup_rows, t.raw_rows::bigint AS raw_rows,
       CASE WHEN p.start_pruned THEN p.horizon END AS horizon,

@@ -1,6 +1,8 @@
+import type { CommonQueryMethods } from 'slonik';
 import type { WindowMetricsRow } from '../window-metrics-query.ts';
 import { histogramPercentiles, PERCENTILE_ERROR_BOUND } from './histogram.ts';
-import type { RollupMetricsRow } from './rollup-metrics-query.ts';
+import { sumHistograms, type HistogramCache } from './histogram-cache.ts';
+import { rollupMetricsQuery, type RollupMetricsRow } from './rollup-metrics-query.ts';
 
 export const PERCENTILES = [0.5, 0.95, 0.99] as const;
 
@@ -33,9 +35,8 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
       : exact
         ? row.raw_pct
         : histogramPercentiles(row.histogram.map(([bin, n]) => ({ bin, n })), row.duration_max, PERCENTILES);
-  const { histogram, raw_pct, rollup_rows, raw_rows, horizon, earliest_raw_row, counted_from, counted_to, ...rest } = row;
-  void histogram;
-  void raw_pct;
+  const { histogram, pieces, raw_pct, rollup_rows, raw_rows, horizon, earliest_raw_row, counted_from, counted_to, ...rest } = row;
+  void [histogram, pieces, raw_pct];
   return {
     row: { ...rest, duration_pct: pct },
     meta: {
@@ -46,4 +47,23 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
       ...(horizon === null ? {} : { retention: { horizon, earliest_raw_row, counted_from, counted_to } }),
     },
   };
+}
+
+/**
+ * The window (now() − offset − hours, now() − offset] from the rollups (rollup-metrics-query.ts),
+ * with the histogram of the whole window: the rollup rows' part summed here, from `cache` where the
+ * service holds it.
+ */
+export async function readRollupRow(
+  db: CommonQueryMethods,
+  cache: HistogramCache,
+  hours: number,
+  offsetHours: number,
+  worker?: string,
+  retentionDays?: number,
+): Promise<RollupMetricsRow> {
+  const window = JSON.stringify([worker ?? null, hours, offsetHours, retentionDays ?? null]);
+  const held = cache.held(window);
+  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, [...held.keys()]));
+  return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(window, held, row.pieces)) };
 }

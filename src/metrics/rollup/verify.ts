@@ -3,8 +3,8 @@ import { windowMetricsQuery, type WindowMetricsRow } from '../window-metrics-que
 import { backfillRollups, type BackfillClient } from './backfill.ts';
 import { foldPendingSql, MINUTE_KEEP_HOURS } from './rollup-upserts.ts';
 import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
-import { rollupWindow } from './rollup-metrics.ts';
-import { rollupMetricsQuery } from './rollup-metrics-query.ts';
+import { HistogramCache } from './histogram-cache.ts';
+import { readRollupRow, rollupWindow } from './rollup-metrics.ts';
 import { hoursInsideHorizon } from '../../retention/status.ts';
 
 const PERCENTILE_NAMES = ['p50', 'p95', 'p99'];
@@ -46,7 +46,8 @@ export async function verifyWindow(pool: DatabasePool, requestedHours: number, w
     const hours = await hoursInsideHorizon(tx, requestedHours, retentionDays);
     if (hours < 1) return [];
     const raw = await tx.one(windowMetricsQuery(hours, worker));
-    const { row } = rollupWindow(await tx.one(rollupMetricsQuery(hours, 0, worker)));
+    // A cache of its own, empty: every histogram is read from the rollups in this snapshot.
+    const { row } = rollupWindow(await readRollupRow(tx, new HistogramCache(), hours, 0, worker));
     return differences(raw, row);
   });
 }

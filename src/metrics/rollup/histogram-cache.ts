@@ -1,0 +1,60 @@
+import { LRUCache } from 'lru-cache';
+
+/**
+ * Histograms of rollup rows, kept in the service between reads of a window. Summing a long window's
+ * 60–250 histograms in SQL was 70 % of its query (5.4 of 7.4 ms for a year at 10M rows), and a
+ * window asked again reads mostly the same rows.
+ *
+ * An entry is one row version, named `ctid/xmin`: PostgreSQL never changes a stored version (a fold
+ * or a late row writes a new one, stamped with its transaction's xid), so an entry is exact as long
+ * as it exists. A window's query is told which versions the service holds (those its last read of
+ * the same window used) and sends the histograms of the others, in the same statement and snapshot.
+ * Entries expire after an hour, long before an xid could come round again.
+ */
+export class HistogramCache {
+  readonly #histograms: LRUCache<string, Int32Array>;
+  readonly #windows: LRUCache<string, readonly string[]>;
+
+  /** ≈ 2 kB a system row (≈ 250 bins), less for a worker's: at most ≈ 20 MB by default. */
+  constructor(maxRows = 10_000, maxWindows = 1_000) {
+    this.#histograms = new LRUCache({ max: maxRows, ttl: 3_600_000 });
+    this.#windows = new LRUCache({ max: maxWindows });
+  }
+
+  /** The histograms held of the versions the last read of `window` used, keyed `ctid/xmin`. */
+  held(window: string): Map<string, Int32Array> {
+    const held = new Map<string, Int32Array>();
+    for (const key of this.#windows.get(window) ?? []) {
+      const histogram = this.#histograms.get(key);
+      if (histogram !== undefined) held.set(key, histogram);
+    }
+    return held;
+  }
+
+  /**
+   * The histograms of a read of `window` (`pieces`: key, and `array_to_json(hist)` text unless
+   * held), each kept for the next read.
+   */
+  resolve(window: string, held: ReadonlyMap<string, Int32Array>, pieces: readonly (readonly [string, string | null])[]): Int32Array[] {
+    const histograms = pieces.map(([key, json]) => {
+      const histogram = json === null ? held.get(key) : flatten(json);
+      if (histogram === undefined) throw new Error(`rollup row version ${key} was neither held nor sent`);
+      this.#histograms.set(key, histogram);
+      return histogram;
+    });
+    this.#windows.set(window, pieces.map(([key]) => key));
+    return histograms;
+  }
+}
+
+/** Flat [bin, n, bin, n, …] from `array_to_json(hist)`: JSON.parse is native, a zod tuple per bin is not. */
+const flatten = (json: string) => Int32Array.from((JSON.parse(json) as [number, number][]).flat());
+
+/** The signed [bin, n] pairs of `loose` plus every histogram, summed, sorted by bin, zeros dropped. */
+export function sumHistograms(loose: readonly (readonly [number, number])[], histograms: readonly Int32Array[]): [number, number][] {
+  const sums = new Map<number, number>(loose.map(([bin, n]) => [bin, n]));
+  for (const flat of histograms) {
+    for (let i = 0; i < flat.length; i += 2) sums.set(flat[i]!, (sums.get(flat[i]!) ?? 0) + flat[i + 1]!);
+  }
+  return [...sums].filter(([, n]) => n !== 0).sort((a, b) => a[0] - b[0]);
+}

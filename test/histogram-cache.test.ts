@@ -1,0 +1,100 @@
+import t, { type Test } from 'tap';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
+import { HistogramCache } from '../src/metrics/rollup/histogram-cache.ts';
+import { readRollupRow, rollupWindow } from '../src/metrics/rollup/rollup-metrics.ts';
+import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
+import { STATES } from '../src/schemas/common.ts';
+import { startTestDatabase } from './helpers/database.ts';
+import { MAILER, SHOWTIME } from './helpers/nasty-rows.ts';
+import { durationDifferences, insertRows, oracle, type TestRow } from './helpers/rows.ts';
+
+// The service keeps the rollup rows' histograms between reads (histogram-cache.ts), named by row
+// version. A late row, a deleted row or an updated duration writes new versions: the next read must
+// use them, never what it held, so every answer matches an oracle over the rows written.
+
+const db = await startTestDatabase(t);
+const DAY_S = 86_400;
+const HOURS = 60 * 24;
+const rows: TestRow[] = [];
+let jobId = 0;
+
+/** `count` rows at ages `from_s`… spread over `span_s`, durations around `base` ms. */
+function spread(count: number, fromS: number, spanS: number, base: number): TestRow[] {
+  return Array.from({ length: count }, (_, i) => ({
+    job_id: ++jobId,
+    worker: i % 3 === 0 ? MAILER : SHOWTIME,
+    state: STATES[i % STATES.length]!,
+    results: i % 4 === 0 ? { cancel_reason: i % 8 === 0 ? null : 'venue closed' } : undefined,
+    duration_ms: i % 17 === 0 ? null : base + ((i * 7919) % base),
+    age_s: fromS + ((i * 104_729) % spanS),
+  }));
+}
+
+async function write(more: TestRow[]) {
+  rows.push(...more);
+  await insertRows(db.pool, more);
+  await foldPending(db.pool);
+}
+
+const histograms = new HistogramCache();
+
+/** The service's read with the shared cache, against the oracle over every row still there. */
+async function check(t: Test, label: string, worker?: string) {
+  const { row, meta } = rollupWindow(await readRollupRow(db.pool, histograms, HOURS, 0, worker));
+  const expected = oracle(rows, HOURS, worker);
+  t.equal(meta.method, 'rollup', `${label}: read from the rollups`);
+  t.equal(row.executions, expected.executions, `${label}: executions`);
+  t.equal(row.cancelled, expected.cancellations.total, `${label}: cancellations`);
+  const [p50, p95, p99] = row.duration_pct ?? [];
+  const found = row.duration_pct === null ? null : { avg: row.duration_avg ?? 0, p50: p50!, p95: p95!, p99: p99!, max: row.duration_max ?? 0 };
+  t.same(durationDifferences(found, expected.duration_ms, meta.percentile_error_bound), [], `${label}: durations`);
+}
+
+/** The pieces whose histogram the query sends when told the service holds `held`. */
+async function sent(held: readonly string[]) {
+  const row = await db.pool.one(rollupMetricsQuery(HOURS, 0, undefined, undefined, held));
+  return { keys: row.pieces.map(([key]) => key), sent: row.pieces.filter(([, hist]) => hist !== null).map(([key]) => key) };
+}
+
+await write(spread(6_000, 2 * 3600, 50 * DAY_S, 200));
+
+await t.test('a version the caller holds is not sent again; a changed one is', async (t) => {
+  const first = await sent([]);
+  t.ok(first.keys.length > 10, `the window reads ${first.keys.length} rollup rows`);
+  t.same(first.sent, first.keys, 'with nothing held, every histogram is sent');
+  t.same((await sent(first.keys)).sent, [], 'with everything held, none is');
+  // One late row 20 days back rewrites the rollup rows holding it, and only those.
+  await write(spread(1, 20 * DAY_S, 1, 200));
+  const after = await sent(first.keys);
+  t.ok(after.sent.length >= 1 && after.sent.length <= 3, `only the rows holding the late row are sent (${after.sent.length})`);
+  t.same(after.sent.filter((key) => first.keys.includes(key)), [], 'each sent one is a new version');
+});
+
+await t.test('answers follow every change to rows the cache has read', async (t) => {
+  for (const worker of [undefined, SHOWTIME]) await check(t, `before, ${worker ?? 'system'}`, worker);
+  // Late rows with ten times the durations, into days the cache holds: p50 and p95 move.
+  await write(spread(4_000, 10 * DAY_S, 20 * DAY_S, 2_000));
+  for (const worker of [undefined, SHOWTIME]) await check(t, `late rows, ${worker ?? 'system'}`, worker);
+  // A row deleted and a duration changed, both in held days.
+  const [gone, changed] = await db.pool.many(sql.type(z.object({ job_id: z.number() }))`
+    SELECT job_id FROM job_execution_summaries WHERE inserted_at < now() - interval '5 days' AND duration_ms IS NOT NULL ORDER BY duration_ms DESC LIMIT 2`);
+  await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE job_id = ${gone!.job_id}`);
+  await db.pool.query(sql.unsafe`UPDATE job_execution_summaries SET duration_ms = 1 WHERE job_id = ${changed!.job_id}`);
+  rows.splice(rows.findIndex((r) => r.job_id === gone!.job_id), 1);
+  rows.find((r) => r.job_id === changed!.job_id)!.duration_ms = 1;
+  await foldPending(db.pool);
+  for (const worker of [undefined, SHOWTIME]) await check(t, `delete and update, ${worker ?? 'system'}`, worker);
+});
+
+await t.test('a version written where an old one was vacuumed away is a new version', async (t) => {
+  // VACUUM frees the slots of replaced versions for the next versions to reuse: whatever lands
+  // where, each round's answer must follow its rows. Durations swing each round so a stale one shows.
+  for (let round = 0; round < 4; round++) {
+    await check(t, `round ${round}`);
+    await db.pool.query(sql.unsafe`VACUUM job_rollups`);
+    await write(spread(500, 15 * DAY_S, 10 * DAY_S, round % 2 === 0 ? 50_000 : 20));
+  }
+  await check(t, 'last round');
+});
