@@ -195,3 +195,27 @@ t.test('pruning raw rows (RETENTION_DAYS) does not lower the counters', async (t
   t.equal(left, 0, 'they are pruned');
   t.same(jobSamples(await scrape()), before, 'every job series keeps its value');
 });
+
+t.test('the histogram cache says how many histograms reads took from it and from the database', async (t) => {
+  const db = await startTestDatabase(t);
+  const app = await startTestApp(t, db, { config: loadConfig({ ROLLUP_FOLD_INTERVAL_MS: '0', METRICS_EXACT_MAX_ROWS: '0' }) });
+  await insertRows(db.pool, nastyRows());
+  await foldPending(db.pool);
+  const scrape = async () => parseExposition((await get(t, app, '/metrics')).body, 'prometheus');
+  const value = (e: Exposition, name: string, source?: string) =>
+    e.samples.find((s) => s.name === name && (source === undefined || s.labels.source === source))?.value;
+
+  const read = await get(t, app, '/metrics/system?hours=720');
+  t.equal(read.statusCode, 200);
+  t.equal(read.json().meta.method, 'rollup', 'the window is read from the rollups');
+  const first = await scrape();
+  const sent = value(first, 'job_metrics_histogram_reads_total', 'sent') ?? 0;
+  t.ok(sent > 0, `the first read's ${sent} histograms came from the database`);
+  t.equal(value(first, 'job_metrics_histogram_reads_total', 'held'), 0, 'none was held');
+  t.equal(value(first, 'job_metrics_histogram_cache_versions'), sent, 'each is held now');
+
+  await get(t, app, '/metrics/system?hours=720');
+  const second = await scrape();
+  t.equal(value(second, 'job_metrics_histogram_reads_total', 'held'), sent, 'the same read again uses the held ones');
+  t.equal(value(second, 'job_metrics_histogram_reads_total', 'sent'), sent, 'and is sent none');
+});

@@ -49,6 +49,9 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
 
     ...createTimeseriesRepository(db, options.retentionDays),
 
+    /** The rollup histograms held between reads (for /metrics). */
+    histograms: strategy.histograms as Pick<HistogramCache, 'size' | 'used'>,
+
     async workers(): Promise<WorkerList> {
       return { workers: [...(await db.any(workersQuery()))] };
     },

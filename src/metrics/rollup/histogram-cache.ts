@@ -15,11 +15,18 @@ import { HISTOGRAM_THRESHOLDS } from './histogram.ts';
 export class HistogramCache {
   readonly #histograms: LRUCache<string, Int32Array>;
   readonly #windows: LRUCache<string, readonly string[]>;
+  /** Histograms reads used, by where they came from (for /metrics). */
+  readonly used = { held: 0, sent: 0 };
 
   /** ≈ 2 kB a system row (≈ 250 bins), less for a worker's: at most ≈ 20 MB by default. */
   constructor(maxRows = 10_000, maxWindows = 1_000) {
     this.#histograms = new LRUCache({ max: maxRows, ttl: 3_600_000 });
     this.#windows = new LRUCache({ max: maxWindows });
+  }
+
+  /** Row versions held now. */
+  get size(): number {
+    return this.#histograms.size;
   }
 
   /** The histograms held of the versions the last read of `window` used, keyed `ctid/xmin`. */
@@ -39,6 +46,7 @@ export class HistogramCache {
   resolve(window: string, held: ReadonlyMap<string, Int32Array>, pieces: readonly (readonly [string, string | null])[]): Int32Array[] {
     const histograms = pieces.map(([key, json]) => {
       const histogram = json === null ? held.get(key) : flatten(json);
+      this.used[json === null ? 'held' : 'sent'] += 1;
       if (histogram === undefined) throw new Error(`rollup row version ${key} was neither held nor sent`);
       this.#histograms.set(key, histogram);
       return histogram;

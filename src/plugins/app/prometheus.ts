@@ -78,6 +78,26 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
   pool('job_metrics_db_pool_connections_in_use', 'Database connections held by a request or the fold loop now', (s) => s.active);
   pool('job_metrics_db_pool_waiting_requests', 'Requests waiting for a free database connection (a 503 after POOL_TIMEOUT_MS)', (s) => s.waiting);
 
+  new client.Gauge({
+    name: 'job_metrics_histogram_cache_versions',
+    help: 'Rollup row versions whose duration histogram this process holds between reads',
+    registers: [registry],
+    collect() {
+      this.set(fastify.metrics.histograms.size);
+    },
+  });
+  new client.Counter({
+    name: 'job_metrics_histogram_reads_total',
+    help: 'Rollup row histograms that metrics reads summed, by source: held by this process, or sent by the database',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      // The counts live in the cache; a collect copies them (reset, then the totals so far).
+      this.reset();
+      for (const source of ['held', 'sent'] as const) this.inc({ source }, fastify.metrics.histograms.used[source]);
+    },
+  });
+
   const readCounters = shareReads(() => fastify.db.any(workerCountersQuery(options.maxReasons)), () => 'counters');
   fastify.decorate('prometheus', {
     async scrape(accept: string | undefined) {
@@ -88,4 +108,4 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
   });
 }
 
-export default fp(prometheus, { name: 'prometheus', dependencies: ['database'] });
+export default fp(prometheus, { name: 'prometheus', dependencies: ['database', 'metrics-repository'] });
