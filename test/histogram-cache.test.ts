@@ -41,8 +41,8 @@ async function write(more: TestRow[]) {
 const histograms = new HistogramCache();
 
 /** The service's read with the shared cache, against the oracle over every row still there. */
-async function check(t: Test, label: string, worker?: string) {
-  const { row, meta } = rollupWindow(await readRollupRow(db.pool, histograms, HOURS, 0, worker));
+async function check(t: Test, label: string, worker?: string, cache = histograms) {
+  const { row, meta } = rollupWindow(await readRollupRow(db.pool, cache, HOURS, 0, worker));
   const expected = oracle(rows, HOURS, worker);
   t.equal(meta.method, 'rollup', `${label}: read from the rollups`);
   t.equal(row.executions, expected.executions, `${label}: executions`);
@@ -97,4 +97,11 @@ await t.test('a version written where an old one was vacuumed away is a new vers
     await write(spread(500, 15 * DAY_S, 10 * DAY_S, round % 2 === 0 ? 50_000 : 20));
   }
   await check(t, 'last round');
+});
+
+await t.test('a cache too small for a window evicts, and answers stay right', async (t) => {
+  const tiny = new HistogramCache(256);
+  for (let i = 0; i < 3; i++) await check(t, `read ${i}`, undefined, tiny);
+  t.ok(tiny.bytes <= 256, `it holds ${tiny.bytes} bytes`);
+  t.ok(tiny.used.sent > tiny.used.held, 'most histograms are sent again');
 });

@@ -213,6 +213,7 @@ t.test('the histogram cache says how many histograms reads took from it and from
   t.ok(sent > 0, `the first read's ${sent} histograms came from the database`);
   t.equal(value(first, 'job_metrics_histogram_reads_total', 'held'), 0, 'none was held');
   t.equal(value(first, 'job_metrics_histogram_cache_versions'), sent, 'each is held now');
+  t.ok((value(first, 'job_metrics_histogram_cache_bytes') ?? 0) >= sent * 8, 'at least one [bin, count] pair each');
 
   await get(t, app, '/metrics/system?hours=720');
   const second = await scrape();

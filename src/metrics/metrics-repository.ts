@@ -50,7 +50,7 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
     ...createTimeseriesRepository(db, options.retentionDays),
 
     /** The rollup histograms held between reads (for /metrics). */
-    histograms: strategy.histograms as Pick<HistogramCache, 'size' | 'used'>,
+    histograms: strategy.histograms as Pick<HistogramCache, 'size' | 'bytes' | 'used'>,
 
     async workers(): Promise<WorkerList> {
       return { workers: [...(await db.any(workersQuery()))] };

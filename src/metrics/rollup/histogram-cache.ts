@@ -18,15 +18,22 @@ export class HistogramCache {
   /** Histograms reads used, by where they came from (for /metrics). */
   readonly used = { held: 0, sent: 0 };
 
-  /** ≈ 2 kB a system row (≈ 250 bins), less for a worker's: at most ≈ 20 MB by default. */
-  constructor(maxRows = 10_000, maxWindows = 1_000) {
-    this.#histograms = new LRUCache({ max: maxRows, ttl: 3_600_000 });
+  /**
+   * Bounded by bytes: a histogram holds up to ≈ 920 bins (7.4 kB) in a busy bucket, a few dozen in
+   * a quiet worker's. 32 MB hold every row a year window reads for ≈ 20 scopes at the largest size.
+   */
+  constructor(maxBytes = 32 * 2 ** 20, maxWindows = 1_000) {
+    this.#histograms = new LRUCache({ maxSize: maxBytes, sizeCalculation: (histogram) => Math.max(1, histogram.byteLength), ttl: 3_600_000 });
     this.#windows = new LRUCache({ max: maxWindows });
   }
 
-  /** Row versions held now. */
+  /** Row versions held now, and their histograms' bytes. */
   get size(): number {
     return this.#histograms.size;
+  }
+
+  get bytes(): number {
+    return this.#histograms.calculatedSize;
   }
 
   /** The histograms held of the versions the last read of `window` used, keyed `ctid/xmin`. */

@@ -86,6 +86,14 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
       this.set(fastify.metrics.histograms.size);
     },
   });
+  new client.Gauge({
+    name: 'job_metrics_histogram_cache_bytes',
+    help: 'Bytes of the rollup histograms this process holds (bounded at 32 MB)',
+    registers: [registry],
+    collect() {
+      this.set(fastify.metrics.histograms.bytes);
+    },
+  });
   new client.Counter({
     name: 'job_metrics_histogram_reads_total',
     help: 'Rollup row histograms that metrics reads summed, by source: held by this process, or sent by the database',
