@@ -109,6 +109,7 @@ t.test('an idle known worker gets zeros, an unseen one a 404', async (t) => {
   t.equal(body.duration_ms, null);
 
   for (const name of ['Never.Seen', MAILER.toLowerCase(), `${MAILER} `, "x' OR '1'='1", 'a%2Fb']) {
+    t.equal((await get(t, app, `/metrics/worker/${encodeURIComponent(name)}?compare=previous`)).statusCode, 404, `${name} is unknown, compared too`);
     const response = await get(t, app, `/metrics/worker/${encodeURIComponent(name)}`);
     t.equal(response.statusCode, 404, `${name} is unknown`);
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');

@@ -5,7 +5,7 @@ import { HistogramCache } from './rollup/histogram-cache.ts';
 import { shareReads } from './shared-reads.ts';
 import { createTimeseriesRepository } from './timeseries-repository.ts';
 import { comparedWindowMetrics, windowMetrics, type WindowStrategy } from './window-metrics.ts';
-import { workerExistsQuery, workersQuery } from './workers-query.ts';
+import { workersQuery } from './workers-query.ts';
 
 export interface MetricsOptions {
   compare?: 'previous';
@@ -28,18 +28,21 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
   };
 
   /** How each window is answered: window-metrics.ts. */
-  const answer = async (hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics> =>
+  const answer = async (hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics | null> =>
     options.compare === 'previous'
       ? db.transaction((tx) => comparedWindowMetrics(tx, strategy, hours, worker))
       : windowMetrics(db, strategy, hours, worker);
 
-  const systemMetrics = async (hours: number, options: MetricsOptions = {}): Promise<SystemMetrics> => answer(hours, options);
+  const systemMetrics = async (hours: number, options: MetricsOptions = {}): Promise<SystemMetrics> => {
+    const metrics = await answer(hours, options);
+    if (metrics === null) throw new Error('the system scope is always known');
+    return metrics;
+  };
 
   /** `null` when the worker has never been seen (as opposed to idle in this window). */
   const workerMetrics = async (worker: string, hours: number, options: MetricsOptions = {}): Promise<WorkerMetrics | null> => {
-    const { known } = await db.one(workerExistsQuery(worker));
-    if (!known) return null;
-    return { worker, ...(await answer(hours, options, worker)) };
+    const metrics = await answer(hours, options, worker);
+    return metrics === null ? null : { worker, ...metrics };
   };
 
   const shared = options.shareReads ?? true;

@@ -24,8 +24,10 @@ export interface WindowStrategy {
   histograms: HistogramCache;
 }
 
-export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics> {
-  const { rows, pruned } = await db.one(windowSizeQuery(hours, strategy.exactMaxRows, worker, strategy.retentionDays));
+/** The window's metrics; `null` when `worker` has never been seen (a 404, not an idle 200). */
+export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
+  const { rows, pruned, known } = await db.one(windowSizeQuery(hours, strategy.exactMaxRows, worker, strategy.retentionDays));
+  if (!known) return null;
   if (rows <= strategy.exactMaxRows && !pruned) return toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
   return toMetrics(hours, rollupWindow(await readRollupRow(db, strategy.histograms, hours, 0, worker, strategy.retentionDays)));
 }
@@ -35,8 +37,9 @@ export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStra
  * now(), so the previous window ends exactly where this one starts. The previous window always
  * comes from the rollups.
  */
-export async function comparedWindowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics> {
+export async function comparedWindowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
   const current = await windowMetrics(db, strategy, hours, worker);
+  if (current === null) return null;
   const previous = toMetrics(hours, rollupWindow(await readRollupRow(db, strategy.histograms, hours, hours, worker, strategy.retentionDays)));
   return { ...current, compare: compareWith(current, previous) };
 }

@@ -33,7 +33,8 @@ export const workersQuery = () => sql.type(WorkerRow)`
 `;
 
 /** Whether a worker has ever been seen (raw rows, or rollups once pruned): the difference between 404 and an idle 200. */
-export const workerExistsQuery = (worker: string) => sql.type(z.object({ known: z.boolean() }))`
-  SELECT EXISTS (SELECT 1 FROM job_execution_summaries WHERE worker = ${worker})
-      OR EXISTS (SELECT 1 FROM job_rollups r WHERE r.grain = 'month' AND r.worker = ${worker} AND ${COUNTED}) AS known
-`;
+export const workerKnown = (worker: string) => sql.fragment`(
+  EXISTS (SELECT 1 FROM job_execution_summaries WHERE worker = ${worker})
+  OR EXISTS (SELECT 1 FROM job_rollups r WHERE r.grain = 'month' AND r.worker = ${worker} AND ${COUNTED}))`;
+
+export const workerExistsQuery = (worker: string) => sql.type(z.object({ known: z.boolean() }))`SELECT ${workerKnown(worker)} AS known`;

@@ -2,6 +2,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { scopeOf } from '../scope.ts';
 import { horizonSql } from '../../retention/horizon.ts';
+import { workerKnown } from '../workers-query.ts';
 
 /** Up to a month of hours, the hour rollups (≤ 745 rows); beyond, the day rollups (≤ 366 rows). */
 const HOUR_GRAIN_MAX_HOURS = 24 * 31;
@@ -11,15 +12,17 @@ const HOUR_GRAIN_MAX_HOURS = 24 * 31;
  * touches, so at most one bucket too many at each end, plus the pending rows (of any time and
  * worker) counted up to `limit` + 1, so a backlog after a burst is never read row by row. Enough to
  * choose between the exact and the rollup query without running both. `pruned`: the window reaches
- * before the retention horizon, so only the rollup query can answer it.
+ * before the retention horizon, so only the rollup query can answer it. `known`: the worker has
+ * been seen (workers-query.ts), asked here to save a round trip.
  */
 export function windowSizeQuery(hours: number, limit: number, worker?: string, retentionDays?: number) {
   const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
   const scope = scopeOf(worker);
-  return sql.prepared(`window_size_${scope.name}`, z.object({ rows: z.number().int(), pruned: z.boolean() }))`
+  return sql.prepared(`window_size_${scope.name}`, z.object({ rows: z.number().int(), pruned: z.boolean(), known: z.boolean() }))`
     SELECT (coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)
       + (SELECT count(*) FROM (SELECT FROM job_rollup_pending LIMIT ${limit + 1}) q))::bigint AS rows,
-      coalesce(now() - make_interval(hours => ${hours}) < ${horizonSql(retentionDays)}, false) AS pruned
+      coalesce(now() - make_interval(hours => ${hours}) < ${horizonSql(retentionDays)}, false) AS pruned,
+      ${worker === undefined ? sql.fragment`true` : workerKnown(worker)} AS known
     FROM job_rollups r
     WHERE r.grain = ${grain} AND ${scope.rollups('r')}
       AND r.bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})
