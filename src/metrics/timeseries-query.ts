@@ -6,9 +6,12 @@ import { signedStateCountsColumns, stateCountsShape } from './state-counts.ts';
 import { scopeOf } from './scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './rollup/window-pieces.ts';
 import { horizonSql } from '../retention/horizon.ts';
+import { workerKnown } from './workers-query.ts';
 
 /** One bucket of the window; every row repeats the window bounds, read once in the same statement. */
 export const TimeseriesRow = z.object({
+  /** Whether the worker has ever been seen (always for the system): asked here to save a round trip. */
+  known: z.boolean(),
   window_from: z.string(),
   window_to: z.string(),
   start: z.string(),
@@ -65,7 +68,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string, 
       FROM (${edgeRows(scope)} UNION ALL ${pendingRows(scope)}) x
       GROUP BY 1
     )
-    SELECT b.t_from AS window_from, b.t_to AS window_to, k.start,
+    SELECT ${worker === undefined ? sql.fragment`true` : workerKnown(worker)} AS known, b.t_from AS window_from, b.t_to AS window_to, k.start,
       (coalesce(r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed, 0) + coalesce(e.executions, 0))::bigint AS executions,
       ${stateSums},
       (coalesce(u.n, 0) + coalesce(e.unknown_reasons, 0))::bigint AS unknown_reasons

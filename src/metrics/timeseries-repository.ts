@@ -2,7 +2,6 @@ import type { DatabasePool } from 'slonik';
 import type { Bucket, SystemTimeseries, WorkerTimeseries } from '../schemas/timeseries.ts';
 import { statesOf } from './state-counts.ts';
 import { timeseriesQuery, type TimeseriesRow } from './timeseries-query.ts';
-import { workerExistsQuery } from './workers-query.ts';
 
 function toTimeseries(hours: number, bucket: Bucket, rows: readonly TimeseriesRow[]): SystemTimeseries {
   const first = rows[0];
@@ -23,9 +22,9 @@ export function createTimeseriesRepository(db: DatabasePool, retentionDays?: num
 
     /** `null` when the worker has never been seen. */
     async workerTimeseries(worker: string, hours: number, bucket: Bucket): Promise<WorkerTimeseries | null> {
-      const { known } = await db.one(workerExistsQuery(worker));
-      if (!known) return null;
-      return { worker, ...toTimeseries(hours, bucket, await db.any(timeseriesQuery(hours, bucket, worker, retentionDays))) };
+      const rows = await db.any(timeseriesQuery(hours, bucket, worker, retentionDays));
+      if (rows[0]?.known === false) return null;
+      return { worker, ...toTimeseries(hours, bucket, rows) };
     },
   };
 }
