@@ -25,6 +25,8 @@ export interface Config {
   dataDir: string;
   statementTimeoutMs: number;
   poolTimeoutMs: number;
+  /** Database connections this process may open (requests and the fold loop share them). */
+  poolSize: number;
   /** Per client and minute, for write routes; undefined: no limit. */
   rateLimitWritesPerMin: number | undefined;
   /** Windows holding at most this many rows are answered exactly from the raw rows; larger from rollups. */
@@ -126,6 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env.DATA_DIR || '.data',
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 15_000, 1, 3_600_000),
     poolTimeoutMs: integer(env, 'POOL_TIMEOUT_MS', 2_000, 1, 600_000),
+    poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 2, 1_000),
     exactMaxRows: integer(env, 'METRICS_EXACT_MAX_ROWS', EXACT_MAX_ROWS, 0, 10_000_000),
     coalesceMetrics: onOff(env, 'METRICS_COALESCE', true),
     rollupFoldIntervalMs: integer(env, 'ROLLUP_FOLD_INTERVAL_MS', 1_000, 0, 3_600_000),

@@ -49,6 +49,7 @@ async function start(config: Config) {
     const pool = await createDatabasePool(url, {
       statementTimeoutMs: config.statementTimeoutMs,
       connectionTimeoutMs: config.poolTimeoutMs,
+      maxPoolSize: config.poolSize,
     });
     const app = await buildApp({
       pool,
