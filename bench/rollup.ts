@@ -149,7 +149,7 @@ try {
   };
   const rawMs = await timeSlonik(() => pool.one(windowMetricsQuery(8760)), 3);
   // An empty cache each time: every histogram sent and summed, the cost of a window asked first.
-  const rollupMs = await timeSlonik(() => readRollupRow(pool, new HistogramCache(), 8760, 0), 21);
+  const rollupMs = await timeSlonik(() => readRollupRow(pool, new HistogramCache(), { hours: 8760 }), 21);
   log(`raw 365 d ${rawMs.toFixed(0)} ms, rollup 365 d ${rollupMs.toFixed(2)} ms`);
 
   // Ingest: statements of 1000 rows (the ingest endpoint's shape) and of 1 row (a telemetry handler), 2 clients.

@@ -42,7 +42,7 @@ const histograms = new HistogramCache();
 
 /** The service's read with the shared cache, against the oracle over every row still there. */
 async function check(t: Test, label: string, worker?: string, cache = histograms) {
-  const { row, meta } = rollupWindow(await readRollupRow(db.pool, cache, HOURS, 0, worker));
+  const { row, meta } = rollupWindow(await readRollupRow(db.pool, cache, { hours: HOURS, worker }));
   const expected = oracle(rows, HOURS, worker);
   t.equal(meta.method, 'rollup', `${label}: read from the rollups`);
   t.equal(row.executions, expected.executions, `${label}: executions`);
@@ -54,7 +54,7 @@ async function check(t: Test, label: string, worker?: string, cache = histograms
 
 /** The pieces whose histogram the query sends when told the service holds `held`. */
 async function sent(held: readonly string[]) {
-  const row = await db.pool.one(rollupMetricsQuery(HOURS, 0, undefined, undefined, held));
+  const row = await db.pool.one(rollupMetricsQuery(HOURS, 0, undefined, undefined, { held }));
   return { keys: row.pieces.map(([key]) => key), sent: row.pieces.filter(([, hist]) => hist !== null).map(([key]) => key) };
 }
 

@@ -66,7 +66,7 @@ async function windowFrom(fromMs: number | null, hours: number, worker?: string,
     const anchor = fromMs === null ? Number(now) : fromMs * 1000 + 250;
     const fromMicros = at === 'from' && fromMs !== null ? anchor : anchor - hours * 3.6e9;
     const offsetHours = fromMs === null ? 0 : (Number(now) - fromMicros) / 3.6e9 - hours;
-    const raw = await readRollupRow(tx, histograms, hours, offsetHours, worker);
+    const raw = await readRollupRow(tx, histograms, { hours, offsetHours, worker });
     const toMicros = fromMicros + hours * 3.6e9;
     const inWindow = written.filter((r) => r.at * 1000 > fromMicros && r.at * 1000 <= toMicros && (worker === undefined || r.worker === worker));
     return { answer: rollupWindow(raw), expected: oracle(inWindow, 1, worker), rawRows: raw.raw_rows };

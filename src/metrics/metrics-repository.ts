@@ -1,10 +1,10 @@
 import type { DatabasePool } from 'slonik';
 import type { SystemMetrics, WorkerList, WorkerMetrics } from '../schemas/metrics.ts';
 import { EXACT_MAX_ROWS } from '../config.ts';
-import { HistogramCache } from './rollup/histogram-cache.ts';
+import type { HistogramCache } from './rollup/histogram-cache.ts';
 import { shareReads } from './shared-reads.ts';
 import { createTimeseriesRepository } from './timeseries-repository.ts';
-import { comparedWindowMetrics, windowMetrics, type WindowStrategy } from './window-metrics.ts';
+import { comparedWindowMetrics, createWindowStrategy, windowMetrics } from './window-metrics.ts';
 import { workersQuery } from './workers-query.ts';
 
 export interface MetricsOptions {
@@ -21,11 +21,7 @@ export interface MetricsRepositoryOptions {
 }
 
 export function createMetricsRepository(db: DatabasePool, options: MetricsRepositoryOptions = {}) {
-  const strategy: WindowStrategy = {
-    exactMaxRows: options.exactMaxRows ?? EXACT_MAX_ROWS,
-    retentionDays: options.retentionDays,
-    histograms: new HistogramCache(),
-  };
+  const strategy = createWindowStrategy(options.exactMaxRows ?? EXACT_MAX_ROWS, options.retentionDays);
 
   /** How each window is answered: window-metrics.ts. */
   const answer = async (hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics | null> =>

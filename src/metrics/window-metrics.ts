@@ -2,7 +2,8 @@ import type { CommonQueryMethods } from 'slonik';
 import type { Compare, SystemMetrics } from '../schemas/metrics.ts';
 import { statesOf } from './state-counts.ts';
 import { windowMetricsQuery } from './window-metrics-query.ts';
-import type { HistogramCache } from './rollup/histogram-cache.ts';
+import { LRUCache } from 'lru-cache';
+import { HistogramCache } from './rollup/histogram-cache.ts';
 import { exactWindow, readRollupRow, rollupWindow, type ComputedWindow } from './rollup/rollup-metrics.ts';
 import { windowSizeQuery } from './rollup/window-size-query.ts';
 
@@ -15,21 +16,48 @@ import { windowSizeQuery } from './rollup/window-size-query.ts';
  * - a window reaching before the retention horizon from the rollups whatever its size: its oldest
  *   raw rows may be gone.
  * The size comes from the rollup counts and a bounded look at the pending rows, so only one of the
- * two window queries runs.
+ * two window queries runs. A window last found large is read from the rollups at once, the size
+ * asked in the same statement; should it have shrunk, the exact query runs after all.
  */
 export interface WindowStrategy {
   exactMaxRows: number;
   retentionDays?: number;
   /** The rollup rows' histograms the service holds between reads. */
   histograms: HistogramCache;
+  /**
+   * Windows (worker, hours) last answered from the rollups: asked again, they go straight to the
+   * rollup query, which brings the size check along (one round trip instead of two).
+   */
+  largeWindows: LRUCache<string, true>;
 }
+
+export const createWindowStrategy = (exactMaxRows: number, retentionDays?: number): WindowStrategy => ({
+  exactMaxRows,
+  retentionDays,
+  histograms: new HistogramCache(),
+  largeWindows: new LRUCache({ max: 1_000 }),
+});
 
 /** The window's metrics; `null` when `worker` has never been seen (a 404, not an idle 200). */
 export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
-  const { rows, pruned, known } = await db.one(windowSizeQuery(hours, strategy.exactMaxRows, worker, strategy.retentionDays));
-  if (!known) return null;
-  if (rows <= strategy.exactMaxRows && !pruned) return toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
-  return toMetrics(hours, rollupWindow(await readRollupRow(db, strategy.histograms, hours, 0, worker, strategy.retentionDays)));
+  const { exactMaxRows, retentionDays } = strategy;
+  const key = JSON.stringify([worker ?? null, hours]);
+  const readRollups = () => readRollupRow(db, strategy.histograms, { hours, worker, retentionDays, exactMaxRows });
+  const readExact = async () => toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
+  const isLarge = ({ rows, pruned }: { rows: number; pruned: boolean }) => rows > exactMaxRows || pruned;
+
+  if (strategy.largeWindows.has(key)) {
+    const row = await readRollups();
+    if (!row.size.known) return null;
+    if (isLarge(row.size)) return toMetrics(hours, rollupWindow(row));
+    strategy.largeWindows.delete(key); // the window shrank below the line: exact again
+    return readExact();
+  }
+  const size = await db.one(windowSizeQuery(hours, exactMaxRows, worker, retentionDays));
+  if (!size.known) return null;
+  if (!isLarge(size)) return readExact();
+  strategy.largeWindows.set(key, true);
+  return toMetrics(hours, rollupWindow(await readRollups()));
 }
 
 /**
@@ -40,7 +68,10 @@ export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStra
 export async function comparedWindowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
   const current = await windowMetrics(db, strategy, hours, worker);
   if (current === null) return null;
-  const previous = toMetrics(hours, rollupWindow(await readRollupRow(db, strategy.histograms, hours, hours, worker, strategy.retentionDays)));
+  const previous = toMetrics(
+    hours,
+    rollupWindow(await readRollupRow(db, strategy.histograms, { hours, offsetHours: hours, worker, retentionDays: strategy.retentionDays })),
+  );
   return { ...current, compare: compareWith(current, previous) };
 }
 

@@ -5,6 +5,8 @@ import { WindowMetricsRow } from '../window-metrics-query.ts';
 import { scopeOf } from '../scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './window-pieces.ts';
 import { horizonSql } from '../../retention/horizon.ts';
+import { EXACT_MAX_ROWS } from '../../config.ts';
+import { WindowSizeRow, windowSizeSelect } from './window-size-query.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
 export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
@@ -24,6 +26,11 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
   earliest_raw_row: z.string().nullable(),
   counted_from: z.string(),
   counted_to: z.string(),
+  /**
+   * window-size-query.ts's answer for the window of `hours` ending now() (whatever the offset), so a
+   * caller that expected a large window learns in the same statement whether it still is.
+   */
+  size: WindowSizeRow,
 });
 export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
 
@@ -58,7 +65,15 @@ const keptMax = (scope: ReturnType<typeof scopeOf>, n: string, kept: FragmentSql
  * when no rollup row was used. A window reaching before the retention
  * horizon says where counting started and ended (whole hours there).
  */
-export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number, held: readonly string[] = []) {
+export interface RollupQueryOptions {
+  /** `ctid/xmin` of the rollup row versions whose histograms the caller holds (histogram-cache.ts). */
+  held?: readonly string[];
+  /** The `limit` of the window size asked with it (window-size-query.ts). */
+  exactMaxRows?: number;
+}
+
+export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number, options: RollupQueryOptions = {}) {
+  const { held = [], exactMaxRows = EXACT_MAX_ROWS } = options;
   const scope = scopeOf(worker);
   const stateSums = (alias: string) =>
     sql.join(STATES.map((state) => sql.fragment`coalesce(sum(${sql.identifier([alias, state])}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `);
@@ -156,7 +171,8 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       CASE WHEN p.start_pruned THEN p.horizon END AS horizon,
       CASE WHEN p.start_pruned THEN (SELECT min(s.inserted_at) FROM job_execution_summaries s WHERE true ${scope.rows('s')}) END AS earliest_raw_row,
       CASE WHEN p.start_pruned THEN p.m1 ELSE p.t_from END AS counted_from,
-      CASE WHEN p.end_pruned THEN p.m2 ELSE p.t_to END AS counted_to
+      CASE WHEN p.end_pruned THEN p.m2 ELSE p.t_to END AS counted_to,
+      (SELECT row_to_json(z) FROM (${windowSizeSelect(hours, exactMaxRows, worker, retentionDays)}) z) AS size
     FROM ending p, totals t
   `;
 }

@@ -35,8 +35,8 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
       : exact
         ? row.raw_pct
         : histogramPercentiles(row.histogram.map(([bin, n]) => ({ bin, n })), row.duration_max, PERCENTILES);
-  const { histogram, pieces, raw_pct, rollup_rows, raw_rows, horizon, earliest_raw_row, counted_from, counted_to, ...rest } = row;
-  void [histogram, pieces, raw_pct];
+  const { histogram, pieces, size, raw_pct, rollup_rows, raw_rows, horizon, earliest_raw_row, counted_from, counted_to, ...rest } = row;
+  void [histogram, pieces, size, raw_pct];
   return {
     row: { ...rest, duration_pct: pct },
     meta: {
@@ -54,16 +54,20 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
  * with the histogram of the whole window: the rollup rows' part summed here, from `cache` where the
  * service holds it.
  */
-export async function readRollupRow(
-  db: CommonQueryMethods,
-  cache: HistogramCache,
-  hours: number,
-  offsetHours: number,
-  worker?: string,
-  retentionDays?: number,
-): Promise<RollupMetricsRow> {
-  const window = JSON.stringify([worker ?? null, hours, offsetHours, retentionDays ?? null]);
-  const held = cache.held(window);
-  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, [...held.keys()]));
-  return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(window, held, row.pieces)) };
+export async function readRollupRow(db: CommonQueryMethods, cache: HistogramCache, window: RollupWindow): Promise<RollupMetricsRow> {
+  const { hours, offsetHours = 0, worker, retentionDays, exactMaxRows } = window;
+  const key = JSON.stringify([worker ?? null, hours, offsetHours, retentionDays ?? null]);
+  const held = cache.held(key);
+  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], exactMaxRows }));
+  return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(key, held, row.pieces)) };
+}
+
+export interface RollupWindow {
+  hours: number;
+  /** The window ends this many hours before now() (0: at now()). */
+  offsetHours?: number;
+  worker?: string;
+  retentionDays?: number;
+  /** For the window size asked with it (`size`, window-size-query.ts). */
+  exactMaxRows?: number;
 }

@@ -47,7 +47,7 @@ export async function verifyWindow(pool: DatabasePool, requestedHours: number, w
     if (hours < 1) return [];
     const raw = await tx.one(windowMetricsQuery(hours, worker));
     // A cache of its own, empty: every histogram is read from the rollups in this snapshot.
-    const { row } = rollupWindow(await readRollupRow(tx, new HistogramCache(), hours, 0, worker));
+    const { row } = rollupWindow(await readRollupRow(tx, new HistogramCache(), { hours, worker }));
     return differences(raw, row);
   });
 }

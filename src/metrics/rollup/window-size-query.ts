@@ -1,4 +1,4 @@
-import { sql } from 'slonik';
+import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { scopeOf } from '../scope.ts';
 import { horizonSql } from '../../retention/horizon.ts';
@@ -16,9 +16,16 @@ const HOUR_GRAIN_MAX_HOURS = 24 * 31;
  * been seen (workers-query.ts), asked here to save a round trip.
  */
 export function windowSizeQuery(hours: number, limit: number, worker?: string, retentionDays?: number) {
+  return sql.prepared(`window_size_${scopeOf(worker).name}`, WindowSizeRow)`${windowSizeSelect(hours, limit, worker, retentionDays)}`;
+}
+
+export const WindowSizeRow = z.object({ rows: z.number().int(), pruned: z.boolean(), known: z.boolean() });
+
+/** The SELECT of `windowSizeQuery`, to ask it inside another statement (rollup-metrics-query.ts). */
+export function windowSizeSelect(hours: number, limit: number, worker?: string, retentionDays?: number): FragmentSqlToken {
   const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
   const scope = scopeOf(worker);
-  return sql.prepared(`window_size_${scope.name}`, z.object({ rows: z.number().int(), pruned: z.boolean(), known: z.boolean() }))`
+  return sql.fragment`
     SELECT (coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)
       + (SELECT count(*) FROM (SELECT FROM job_rollup_pending LIMIT ${limit + 1}) q))::bigint AS rows,
       coalesce(now() - make_interval(hours => ${hours}) < ${horizonSql(retentionDays)}, false) AS pruned,
@@ -26,6 +33,5 @@ export function windowSizeQuery(hours: number, limit: number, worker?: string, r
     FROM job_rollups r
     WHERE r.grain = ${grain} AND ${scope.rollups('r')}
       AND r.bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})
-      AND r.bucket <= now()
-  `;
+      AND r.bucket <= now()`;
 }
