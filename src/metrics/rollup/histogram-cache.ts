@@ -3,7 +3,7 @@ import { HISTOGRAM_THRESHOLDS } from './histogram.ts';
 
 /**
  * Histograms of rollup rows, kept in the service between reads of a window. Summing a long window's
- * 60–250 histograms in SQL was 70 % of its query (5.4 of 7.4 ms for a year at 10M rows), and a
+ * 60–250 histograms in SQL was 70 % of its query (5.4 of 7.4 ms for a year at 5.7M rows), and a
  * window asked again reads mostly the same rows.
  *
  * An entry is one row version, named `ctid/xmin`: PostgreSQL never changes a stored version (a fold
