@@ -209,14 +209,14 @@ t.test('the histogram cache says how many histograms reads took from it and from
   t.equal(read.statusCode, 200);
   t.equal(read.json().meta.method, 'rollup', 'the window is read from the rollups');
   const first = await scrape();
-  const sent = value(first, 'job_metrics_histogram_reads_total', 'sent') ?? 0;
+  const sent = value(first, 'job_metrics_rollup_cache_reads_total', 'sent') ?? 0;
   t.ok(sent > 0, `the first read's ${sent} histograms came from the database`);
-  t.equal(value(first, 'job_metrics_histogram_reads_total', 'held'), 0, 'none was held');
-  t.equal(value(first, 'job_metrics_histogram_cache_versions'), sent, 'each is held now');
-  t.ok((value(first, 'job_metrics_histogram_cache_bytes') ?? 0) >= sent * 8, 'at least one [bin, count] pair each');
+  t.equal(value(first, 'job_metrics_rollup_cache_reads_total', 'held'), 0, 'none was held');
+  t.equal(value(first, 'job_metrics_rollup_cache_versions'), sent, 'each is held now');
+  t.ok((value(first, 'job_metrics_rollup_cache_bytes') ?? 0) >= sent * 8, 'at least one [bin, count] pair each');
 
   await get(t, app, '/metrics/system?hours=720');
   const second = await scrape();
-  t.equal(value(second, 'job_metrics_histogram_reads_total', 'held'), sent, 'the same read again uses the held ones');
-  t.equal(value(second, 'job_metrics_histogram_reads_total', 'sent'), sent, 'and is sent none');
+  t.equal(value(second, 'job_metrics_rollup_cache_reads_total', 'held'), sent, 'the same read again uses the held ones');
+  t.equal(value(second, 'job_metrics_rollup_cache_reads_total', 'sent'), sent, 'and is sent none');
 });

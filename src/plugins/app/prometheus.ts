@@ -79,7 +79,7 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
   pool('job_metrics_db_pool_waiting_requests', 'Requests waiting for a free database connection (a 503 after POOL_TIMEOUT_MS)', (s) => s.waiting);
 
   new client.Gauge({
-    name: 'job_metrics_histogram_cache_versions',
+    name: 'job_metrics_rollup_cache_versions',
     help: 'Rollup row versions whose duration histogram this process holds between reads',
     registers: [registry],
     collect() {
@@ -87,7 +87,7 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
     },
   });
   new client.Gauge({
-    name: 'job_metrics_histogram_cache_bytes',
+    name: 'job_metrics_rollup_cache_bytes',
     help: 'Bytes of the rollup histograms this process holds (bounded at 32 MB)',
     registers: [registry],
     collect() {
@@ -95,7 +95,7 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
     },
   });
   new client.Counter({
-    name: 'job_metrics_histogram_reads_total',
+    name: 'job_metrics_rollup_cache_reads_total',
     help: 'Rollup row histograms that metrics reads summed, by source: held by this process, or sent by the database',
     labelNames: ['source'],
     registers: [registry],
