@@ -36,10 +36,25 @@ const int8AsNumber = { name: 'int8', parse: (value: string) => Number(value) };
 /** timestamptz as ISO-8601 text: what the API answers, without a Date round trip in every route. */
 const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() };
 
+/**
+ * Every session of the service starts with JIT compilation off. PostgreSQL JIT-compiles a statement
+ * whose estimated cost passes jit_above_cost (100,000), on every execution, prepared or not; the
+ * metrics queries' estimates pass it by far (≈ 300,000, mostly branches that never run), so on a
+ * server built with LLVM (Debian's and the official images) a system window spent ≈ 0.5 s compiling
+ * 666 functions to run for under 10 ms (docs/BENCHMARKS.md, "JIT"). Options already in the URL come
+ * after, so `options=-c jit=on` there turns it back on.
+ */
+export function withSessionOptions(url: string): string {
+  const parsed = new URL(url);
+  const given = parsed.searchParams.get('options');
+  parsed.searchParams.set('options', given ? `-c jit=off ${given}` : '-c jit=off');
+  return parsed.toString();
+}
+
 export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
   const typeParsers = createTypeParserPreset().filter((p) => p.name !== 'int8' && p.name !== 'timestamptz');
   const size = options.maxPoolSize ?? 10;
-  const pool = await createPool(url, {
+  const pool = await createPool(withSessionOptions(url), {
     driverFactory: createPgDriverFactory(),
     interceptors: [resultParser],
     typeParsers: [...typeParsers, int8AsNumber, timestamptzAsIso],
@@ -51,7 +66,7 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
     // Slonik's default runs DISCARD ALL on every release: a second round trip per query, and it
     // would drop the metrics queries' named prepared statements (kept per connection on purpose,
     // so their plans are cached). No other session state is kept (no SET, temporary tables or
-    // LISTEN; statement_timeout is a startup parameter of each connection).
+    // LISTEN; statement_timeout and jit are startup parameters of each connection).
     resetConnection: async () => {},
     captureStackTrace: false,
   });
