@@ -50,6 +50,7 @@ async function start(config: Config) {
       statementTimeoutMs: config.statementTimeoutMs,
       connectionTimeoutMs: config.poolTimeoutMs,
       maxPoolSize: config.poolSize,
+      idleTimeoutMs: config.poolIdleMs,
     });
     const app = await buildApp({
       pool,

@@ -66,3 +66,17 @@ t.test('JIT, on a server that has it', async (t) => {
     t.equal(await jitOf('default'), undefined, "in the service's session it does not");
   });
 });
+
+// slonik closes a connection idle for 5 s by default, and a new one replans (and runs custom plans
+// of) every metrics statement: an occasional client met that on every request.
+t.test('an idle connection is kept for idleTimeoutMs, then closed', async (t) => {
+  const backend = (pool: typeof db.pool) => pool.oneFirst(sql.type(z.object({ pid: z.number() }))`SELECT pg_backend_pid() AS pid`);
+  const open = (idleTimeoutMs: number) => createDatabasePool(db.url, { statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxPoolSize: 2, idleTimeoutMs });
+  const [kept, closed] = await Promise.all([open(60_000), open(500)]);
+  t.teardown(() => Promise.all([kept.end(), closed.end()]));
+  const before = await Promise.all([backend(kept), backend(closed)]);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const after = await Promise.all([backend(kept), backend(closed)]);
+  t.equal(after[0], before[0], 'kept: the same backend serves again');
+  t.not(after[1], before[1], 'closed after 500 ms idle: a new backend (the option reaches slonik)');
+});
