@@ -68,7 +68,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string, 
       FROM (${edgeRows(scope)} UNION ALL ${pendingRows(scope)}) x
       GROUP BY 1
     )
-    SELECT ${worker === undefined ? sql.fragment`true` : workerKnown(worker)} AS known, b.t_from AS window_from, b.t_to AS window_to, k.start,
+    SELECT ${workerKnown(worker)} AS known, b.t_from AS window_from, b.t_to AS window_to, k.start,
       (coalesce(r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed, 0) + coalesce(e.executions, 0))::bigint AS executions,
       ${stateSums},
       (coalesce(u.n, 0) + coalesce(e.unknown_reasons, 0))::bigint AS unknown_reasons

@@ -32,8 +32,11 @@ export const workersQuery = () => sql.type(WorkerRow)`
   ORDER BY n.worker COLLATE "C"
 `;
 
-/** Whether a worker has ever been seen (raw rows, or rollups once pruned): the difference between 404 and an idle 200. */
-export const workerKnown = (worker: string) => sql.fragment`(
+/**
+ * Whether a worker has ever been seen (raw rows, or rollups once pruned): the difference between 404
+ * and an idle 200. The system (no worker) always is.
+ */
+export const workerKnown = (worker?: string) => worker === undefined ? sql.fragment`true` : sql.fragment`(
   EXISTS (SELECT 1 FROM job_execution_summaries WHERE worker = ${worker})
   OR EXISTS (SELECT 1 FROM job_rollups r WHERE r.grain = 'month' AND r.worker = ${worker} AND ${COUNTED}))`;
 

@@ -5,7 +5,6 @@ import { WindowMetricsRow } from '../window-metrics-query.ts';
 import { scopeOf } from '../scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './window-pieces.ts';
 import { horizonSql } from '../../retention/horizon.ts';
-import { EXACT_MAX_ROWS } from '../../config.ts';
 import { WindowSizeRow, windowSizeSelect } from './window-size-query.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
@@ -27,10 +26,11 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
   counted_from: z.string(),
   counted_to: z.string(),
   /**
-   * window-size-query.ts's answer for the window of `hours` ending now() (whatever the offset), so a
-   * caller that expected a large window learns in the same statement whether it still is.
+   * With `withSize`: window-size-query.ts's answer for the window of `hours` ending now() (whatever
+   * the offset), so a caller that expected a large window learns in the same statement whether it
+   * still is. Null otherwise.
    */
-  size: WindowSizeRow,
+  size: WindowSizeRow.nullable(),
 });
 export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
 
@@ -68,16 +68,17 @@ const keptMax = (scope: ReturnType<typeof scopeOf>, n: string, kept: FragmentSql
 export interface RollupQueryOptions {
   /** `ctid/xmin` of the rollup row versions whose histograms the caller holds (histogram-cache.ts). */
   held?: readonly string[];
-  /** The `limit` of the window size asked with it (window-size-query.ts). */
-  exactMaxRows?: number;
+  /** Ask the window's size in the same statement (`size`), with this `limit` (window-size-query.ts). */
+  withSize?: { exactMaxRows: number };
 }
 
 export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number, options: RollupQueryOptions = {}) {
-  const { held = [], exactMaxRows = EXACT_MAX_ROWS } = options;
+  const { held = [], withSize } = options;
   const scope = scopeOf(worker);
   const stateSums = (alias: string) =>
     sql.join(STATES.map((state) => sql.fragment`coalesce(sum(${sql.identifier([alias, state])}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `);
-  return sql.prepared(`window_rollup_${scope.name}`, RollupMetricsRow)`
+  // The size changes the text, so it is in the statement's name.
+  return sql.prepared(`window_rollup_${withSize ? 'sized_' : ''}${scope.name}`, RollupMetricsRow)`
     WITH ${windowSpans(
       sql.fragment`now() - make_interval(secs => ${offsetHours * 3600})`,
       sql.fragment`now() - make_interval(secs => ${(offsetHours + hours) * 3600})`,
@@ -172,7 +173,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       CASE WHEN p.start_pruned THEN (SELECT min(s.inserted_at) FROM job_execution_summaries s WHERE true ${scope.rows('s')}) END AS earliest_raw_row,
       CASE WHEN p.start_pruned THEN p.m1 ELSE p.t_from END AS counted_from,
       CASE WHEN p.end_pruned THEN p.m2 ELSE p.t_to END AS counted_to,
-      (SELECT row_to_json(z) FROM (${windowSizeSelect(hours, exactMaxRows, worker, retentionDays)}) z) AS size
+      ${withSize ? sql.fragment`(SELECT row_to_json(z) FROM (${windowSizeSelect(hours, withSize.exactMaxRows, worker, retentionDays)}) z)` : sql.fragment`NULL::json`} AS size
     FROM ending p, totals t
   `;
 }

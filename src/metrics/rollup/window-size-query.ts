@@ -29,7 +29,7 @@ export function windowSizeSelect(hours: number, limit: number, worker?: string, 
     SELECT (coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)
       + (SELECT count(*) FROM (SELECT FROM job_rollup_pending LIMIT ${limit + 1}) q))::bigint AS rows,
       coalesce(now() - make_interval(hours => ${hours}) < ${horizonSql(retentionDays)}, false) AS pruned,
-      ${worker === undefined ? sql.fragment`true` : workerKnown(worker)} AS known
+      ${workerKnown(worker)} AS known
     FROM job_rollups r
     WHERE r.grain = ${grain} AND ${scope.rollups('r')}
       AND r.bucket > now() - make_interval(hours => ${hours + (grain === 'hour' ? 1 : 24)})
