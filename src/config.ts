@@ -134,7 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 15_000, 1, 3_600_000),
     poolTimeoutMs: integer(env, 'POOL_TIMEOUT_MS', 2_000, 1, 600_000),
     poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 2, 1_000),
-    poolIdleMs: integer(env, 'DATABASE_POOL_IDLE_MS', 600_000, 1_000, 86_400_000),
+    poolIdleMs: integer(env, 'DATABASE_POOL_IDLE_MS', 60_000, 1_000, 86_400_000),
     exactMaxRows: integer(env, 'METRICS_EXACT_MAX_ROWS', EXACT_MAX_ROWS, 0, 10_000_000),
     coalesceMetrics: onOff(env, 'METRICS_COALESCE', true),
     rollupFoldIntervalMs: integer(env, 'ROLLUP_FOLD_INTERVAL_MS', 1_000, 0, 3_600_000),

@@ -10,7 +10,7 @@ t.test('defaults need no environment at all', async (t) => {
     dataDir: '.data',
     statementTimeoutMs: 15_000,
     poolTimeoutMs: 2_000,
-    poolIdleMs: 600_000,
+    poolIdleMs: 60_000,
     ingestToken: undefined,
     readToken: undefined,
     exactMaxRows: 10_000,

@@ -80,3 +80,20 @@ t.test('an idle connection is kept for idleTimeoutMs, then closed', async (t) =>
   t.equal(after[0], before[0], 'kept: the same backend serves again');
   t.not(after[1], before[1], 'closed after 500 ms idle: a new backend (the option reaches slonik)');
 });
+
+// A server (or a proxy) may close a connection the pool still holds idle: idle_session_timeout, a
+// restart, a failover. The pool must notice and open another, not hand the dead one to a request.
+t.test('a connection the server closed while idle is replaced, not used', async (t) => {
+  const database = new URL(db.url).pathname.slice(1);
+  const pool = await createDatabasePool(db.url, { statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxPoolSize: 2, idleTimeoutMs: 60_000 });
+  t.teardown(() => pool.end());
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  t.teardown(() => client.end());
+  await client.query(`ALTER DATABASE "${database}" SET idle_session_timeout = '300ms'`);
+  t.teardown(() => client.query(`ALTER DATABASE "${database}" RESET idle_session_timeout`));
+  const first = await pool.oneFirst(sql.type(z.object({ pid: z.number() }))`SELECT pg_backend_pid() AS pid`);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const second = await pool.oneFirst(sql.type(z.object({ pid: z.number() }))`SELECT pg_backend_pid() AS pid`);
+  t.not(second, first, 'a new backend answered');
+});

@@ -14,10 +14,13 @@ export interface PoolOptions {
   connectionTimeoutMs: number;
   maxPoolSize?: number;
   /**
-   * Idle connections are closed after this long (default 10 minutes; slonik's own is 5 s). Each new
+   * Idle connections are closed after this long (default 1 minute; slonik's own is 5 s). Each new
    * connection runs its first five executions of a metrics statement on custom plans, ≈ 100–150 ms
    * each against ≈ 9 ms once PostgreSQL settles on the generic plan, so a client asking every few
-   * seconds met a fresh connection, and that cost, on every request (docs/BENCHMARKS.md).
+   * seconds met a fresh connection, and that cost, on every request (docs/BENCHMARKS.md). Not
+   * longer: load balancers and NATs drop idle TCP flows silently after 4–6 minutes (Azure, AWS
+   * NLB), and a request sent on such a connection would wait for its deadline. A connection the
+   * server itself closes (idle_session_timeout, a restart) is replaced (test/session-options.test.ts).
    */
   idleTimeoutMs?: number;
 }
@@ -68,7 +71,7 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
     statementTimeout: options.statementTimeoutMs,
     connectionTimeout: options.connectionTimeoutMs,
     maxPoolSize: size,
-    idleTimeout: options.idleTimeoutMs ?? 600_000,
+    idleTimeout: options.idleTimeoutMs ?? 60_000,
     // A failed read is answered at once (503) rather than retried behind the client's back.
     queryRetryLimit: 0,
     // Slonik's default runs DISCARD ALL on every release: a second round trip per query, and it
