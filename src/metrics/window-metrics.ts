@@ -42,13 +42,12 @@ export const createWindowStrategy = (exactMaxRows: number, retentionDays?: numbe
 export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
   const { exactMaxRows, retentionDays } = strategy;
   const key = JSON.stringify([worker ?? null, hours]);
-  const readRollups = (withSize?: { exactMaxRows: number }) => readRollupRow(db, strategy.histograms, { hours, worker, retentionDays, withSize });
+  const readRollups = () => readRollupRow(db, strategy.histograms, { hours, worker, retentionDays, exactMaxRows });
   const readExact = async () => toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
   const isLarge = ({ rows, pruned }: { rows: number; pruned: boolean }) => rows > exactMaxRows || pruned;
 
   if (strategy.largeWindows.has(key)) {
-    const row = await readRollups({ exactMaxRows });
-    if (row.size === null) throw new Error('the rollup query was asked for the window size');
+    const row = await readRollups();
     if (!row.size.known) return null;
     if (isLarge(row.size)) return toMetrics(hours, rollupWindow(row));
     strategy.largeWindows.delete(key); // the window shrank below the line: exact again

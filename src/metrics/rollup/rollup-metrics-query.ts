@@ -5,6 +5,7 @@ import { WindowMetricsRow } from '../window-metrics-query.ts';
 import { scopeOf } from '../scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './window-pieces.ts';
 import { horizonSql } from '../../retention/horizon.ts';
+import { EXACT_MAX_ROWS } from '../../config.ts';
 import { WindowSizeRow, windowSizeSelect } from './window-size-query.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
@@ -26,11 +27,12 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
   counted_from: z.string(),
   counted_to: z.string(),
   /**
-   * With `withSize`: window-size-query.ts's answer for the window of `hours` ending now() (whatever
-   * the offset), so a caller that expected a large window learns in the same statement whether it
-   * still is. Null otherwise.
+   * window-size-query.ts's answer for the window of `hours` ending now() (whatever the offset), so a
+   * caller that expected a large window learns in the same statement whether it still is. Asked on
+   * every read (≈ 0.3 ms) rather than in a second statement: each statement name runs its first five
+   * executions on every new connection on custom plans, ≈ 130 ms each (docs/BENCHMARKS.md).
    */
-  size: WindowSizeRow.nullable(),
+  size: WindowSizeRow,
 });
 export type RollupMetricsRow = z.infer<typeof RollupMetricsRow>;
 
@@ -68,17 +70,16 @@ const keptMax = (scope: ReturnType<typeof scopeOf>, n: string, kept: FragmentSql
 export interface RollupQueryOptions {
   /** `ctid/xmin` of the rollup row versions whose histograms the caller holds (histogram-cache.ts). */
   held?: readonly string[];
-  /** Ask the window's size in the same statement (`size`), with this `limit` (window-size-query.ts). */
-  withSize?: { exactMaxRows: number };
+  /** The `limit` of the window size asked with it (window-size-query.ts). */
+  exactMaxRows?: number;
 }
 
 export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number, options: RollupQueryOptions = {}) {
-  const { held = [], withSize } = options;
+  const { held = [], exactMaxRows = EXACT_MAX_ROWS } = options;
   const scope = scopeOf(worker);
   const stateSums = (alias: string) =>
     sql.join(STATES.map((state) => sql.fragment`coalesce(sum(${sql.identifier([alias, state])}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `);
-  // The size changes the text, so it is in the statement's name.
-  return sql.prepared(`window_rollup_${withSize ? 'sized_' : ''}${scope.name}`, RollupMetricsRow)`
+  return sql.prepared(`window_rollup_${scope.name}`, RollupMetricsRow)`
     WITH ${windowSpans(
       sql.fragment`now() - make_interval(secs => ${offsetHours * 3600})`,
       sql.fragment`now() - make_interval(secs => ${(offsetHours + hours) * 3600})`,
@@ -173,7 +174,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       CASE WHEN p.start_pruned THEN (SELECT min(s.inserted_at) FROM job_execution_summaries s WHERE true ${scope.rows('s')}) END AS earliest_raw_row,
       CASE WHEN p.start_pruned THEN p.m1 ELSE p.t_from END AS counted_from,
       CASE WHEN p.end_pruned THEN p.m2 ELSE p.t_to END AS counted_to,
-      ${withSize ? sql.fragment`(SELECT row_to_json(z) FROM (${windowSizeSelect(hours, withSize.exactMaxRows, worker, retentionDays)}) z)` : sql.fragment`NULL::json`} AS size
+      (SELECT row_to_json(z) FROM (${windowSizeSelect(hours, exactMaxRows, worker, retentionDays)}) z) AS size
     FROM ending p, totals t
   `;
 }

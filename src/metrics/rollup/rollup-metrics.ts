@@ -55,10 +55,10 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
  * service holds it.
  */
 export async function readRollupRow(db: CommonQueryMethods, cache: HistogramCache, window: RollupWindow): Promise<RollupMetricsRow> {
-  const { hours, offsetHours = 0, worker, retentionDays, withSize } = window;
+  const { hours, offsetHours = 0, worker, retentionDays, exactMaxRows } = window;
   const key = JSON.stringify([worker ?? null, hours, offsetHours, retentionDays ?? null]);
   const held = cache.held(key);
-  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], withSize }));
+  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], exactMaxRows }));
   return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(key, held, row.pieces)) };
 }
 
@@ -68,6 +68,6 @@ export interface RollupWindow {
   offsetHours?: number;
   worker?: string;
   retentionDays?: number;
-  /** Ask the window's size in the same statement (`size`, window-size-query.ts). */
-  withSize?: { exactMaxRows: number };
+  /** For the window size asked with it (`size`, window-size-query.ts). */
+  exactMaxRows?: number;
 }
