@@ -29,6 +29,11 @@ import metricsRoutes from './routes/metrics/index.ts';
 
 export interface AppOptions {
   pool: DatabasePool;
+  /**
+   * For the metrics windows and time series (GET /metrics/system, /metrics/worker/…): a pool whose
+   * sessions use generic plans (db/pool.ts, `genericPlans`). Default: `pool`.
+   */
+  metricsPool?: DatabasePool;
   closePool?: boolean;
   /** The validated environment; tests pass `loadConfig({ … })`. Defaults: `loadConfig({})`. */
   config?: Config;
@@ -99,7 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Without INGEST_TOKEN ingest is disabled; without READ_TOKEN reads are open.
   await app.register(auth, { ingestToken: config.ingestToken, readToken: config.readToken });
   await app.register(openapi);
-  await app.register(database, { pool: options.pool, closePool: options.closePool });
+  await app.register(database, { pool: options.pool, metricsPool: options.metricsPool, closePool: options.closePool });
   await app.register(metricsRepository, {
     exactMaxRows: config.exactMaxRows,
     shareReads: config.coalesceMetrics,

@@ -46,14 +46,17 @@ async function start(config: Config) {
   const stopEmbedded = async () => embedded?.stop();
 
   try {
-    const pool = await createDatabasePool(url, {
+    const poolOptions = {
       statementTimeoutMs: config.statementTimeoutMs,
       connectionTimeoutMs: config.poolTimeoutMs,
       maxPoolSize: config.poolSize,
       idleTimeoutMs: config.poolIdleMs,
-    });
+    };
+    const pool = await createDatabasePool(url, poolOptions);
+    const metricsPool = await createDatabasePool(url, { ...poolOptions, genericPlans: true });
     const app = await buildApp({
       pool,
+      metricsPool,
       closePool: true,
       config,
       logger: loggerOptions(config.logLevel),

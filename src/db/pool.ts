@@ -23,6 +23,14 @@ export interface PoolOptions {
    * server itself closes (idle_session_timeout, a restart) is replaced (test/session-options.test.ts).
    */
   idleTimeoutMs?: number;
+  /**
+   * Sessions plan every prepared statement once, generically (plan_cache_mode=force_generic_plan).
+   * For the metrics reads only (the server's second pool): PostgreSQL would settle on their generic
+   * plans after five custom ones anyway (≈ 130 ms each on a new connection against ≈ 9 ms), or, for
+   * the time series, keeps custom plans that run 2–3× slower than the generic one. Not for every
+   * query: the TMDB analysis timed out on a generic plan (docs/BENCHMARKS.md).
+   */
+  genericPlans?: boolean;
 }
 
 /**
@@ -54,17 +62,18 @@ const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Da
  * 666 functions to run for under 10 ms (docs/BENCHMARKS.md, "JIT"). Options already in the URL come
  * after, so `options=-c jit=on` there turns it back on.
  */
-export function withSessionOptions(url: string): string {
+export function withSessionOptions(url: string, genericPlans = false): string {
   const parsed = new URL(url);
+  const ours = genericPlans ? '-c jit=off -c plan_cache_mode=force_generic_plan' : '-c jit=off';
   const given = parsed.searchParams.get('options');
-  parsed.searchParams.set('options', given ? `-c jit=off ${given}` : '-c jit=off');
+  parsed.searchParams.set('options', given ? `${ours} ${given}` : ours);
   return parsed.toString();
 }
 
 export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
   const typeParsers = createTypeParserPreset().filter((p) => p.name !== 'int8' && p.name !== 'timestamptz');
   const size = options.maxPoolSize ?? 10;
-  const pool = await createPool(withSessionOptions(url), {
+  const pool = await createPool(withSessionOptions(url, options.genericPlans), {
     driverFactory: createPgDriverFactory(),
     interceptors: [resultParser],
     typeParsers: [...typeParsers, int8AsNumber, timestamptzAsIso],

@@ -9,7 +9,7 @@ declare module 'fastify' {
 }
 
 async function metricsRepository(fastify: FastifyInstance, options: MetricsRepositoryOptions) {
-  fastify.decorate('metrics', createMetricsRepository(fastify.db, options));
+  fastify.decorate('metrics', createMetricsRepository(fastify.metricsDb, options));
 }
 
 export default fp(metricsRepository, { name: 'metrics-repository', dependencies: ['database'] });

@@ -70,8 +70,9 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
       help,
       registers: [registry],
       collect() {
-        const stats = gateStats(fastify.db);
-        if (stats) this.set(value(stats));
+        // Summed over the service's pools (the metrics reads may have their own, app.ts).
+        const stats = [...new Set([fastify.db, fastify.metricsDb])].map(gateStats).filter((s) => s !== undefined);
+        if (stats.length > 0) this.set(stats.reduce((sum, s) => sum + value(s), 0));
       },
     });
   pool('job_metrics_db_pool_connections_max', 'Database connections the pool may open', (s) => s.size);
