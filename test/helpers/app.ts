@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Test as Tap } from 'tap';
 import { buildApp, type AppOptions } from '../../src/app.ts';
+import { createDatabasePool } from '../../src/db/pool.ts';
 import type { TestDatabase } from './database.ts';
 import { specViolations } from './openapi.ts';
 
@@ -8,14 +9,21 @@ type Test = Pick<Tap, 'teardown' | 'same'>;
 
 /**
  * The real app on a test database (e.g. with `config: loadConfig({ INGEST_TOKEN })`); closed with
- * the test. Load shedding is off unless asked for: it would measure the busy test runner.
+ * the test. Load shedding is off unless asked for: it would measure the busy test runner. As the
+ * server does, the metrics reads get a pool of their own, on generic plans (src/server.ts).
  */
 export async function startTestApp(
   t: Test,
   db: TestDatabase,
   options: Omit<AppOptions, 'pool'> = {},
 ): Promise<FastifyInstance> {
-  const app = await buildApp({ shedLoad: false, ...options, pool: db.pool });
+  let metricsPool = options.metricsPool;
+  if (metricsPool === undefined) {
+    const own = await createDatabasePool(db.url, { statementTimeoutMs: 30_000, connectionTimeoutMs: 5_000, maxPoolSize: 4, genericPlans: true });
+    t.teardown(() => own.end());
+    metricsPool = own;
+  }
+  const app = await buildApp({ shedLoad: false, ...options, pool: db.pool, metricsPool });
   t.teardown(() => app.close());
   return app;
 }
