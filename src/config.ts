@@ -29,7 +29,7 @@ export interface Config {
   poolSize: number;
   /**
    * How long a connection may sit idle before it is closed. A new connection plans its statements
-   * afresh (≈ 100–200 ms for a window's first reads), so a short one makes an occasional client slow.
+   * afresh (≈ 100 ms for a window's first read), so a short one makes an occasional client slow.
    */
   poolIdleMs: number;
   /** Per client and minute, for write routes; undefined: no limit. */

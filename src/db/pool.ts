@@ -14,10 +14,11 @@ export interface PoolOptions {
   connectionTimeoutMs: number;
   maxPoolSize?: number;
   /**
-   * Idle connections are closed after this long (default 1 minute; slonik's own is 5 s). Each new
-   * connection runs its first five executions of a metrics statement on custom plans, ≈ 100–150 ms
-   * each against ≈ 9 ms once PostgreSQL settles on the generic plan, so a client asking every few
-   * seconds met a fresh connection, and that cost, on every request (docs/BENCHMARKS.md). Not
+   * Idle connections are closed after this long (default 1 minute; slonik's own is 5 s). A new
+   * connection plans each statement afresh: ≈ 100 ms for a metrics window's first read on generic
+   * plans, and its first five runs at ≈ 130 ms each on custom plans (without `genericPlans`), so a
+   * client asking every few seconds met a fresh connection, and that cost, on every request
+   * (docs/BENCHMARKS.md). Not
    * longer: load balancers and NATs drop idle TCP flows silently after 4–6 minutes (Azure, AWS
    * NLB), and a request sent on such a connection would wait for its deadline. A connection the
    * server itself closes (idle_session_timeout, a restart) is replaced (test/session-options.test.ts).

@@ -29,8 +29,8 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
   /**
    * window-size-query.ts's answer for the window of `hours` ending now() (whatever the offset), so a
    * caller that expected a large window learns in the same statement whether it still is. Asked on
-   * every read (≈ 0.3 ms) rather than in a second statement: each statement name runs its first five
-   * executions on every new connection on custom plans, ≈ 130 ms each (docs/BENCHMARKS.md).
+   * every read (≈ 0.3 ms) rather than in a second statement: each statement name is planned again on
+   * every new connection, ≈ 100 ms the first time (docs/BENCHMARKS.md).
    */
   size: WindowSizeRow,
 });
