@@ -32,6 +32,11 @@ export interface Config {
    * afresh (≈ 100 ms for a window's first read), so a short one makes an occasional client slow.
    */
   poolIdleMs: number;
+  /**
+   * Connections of the metrics pool kept open however idle, each planned for every metrics
+   * statement when it opens (0 to `poolSize`; default `poolSize`: a fixed pool, HikariCP's advice).
+   */
+  poolWarm: number;
   /** Per client and minute, for write routes; undefined: no limit. */
   rateLimitWritesPerMin: number | undefined;
   /** Windows holding at most this many rows are answered exactly from the raw rows; larger from rollups. */
@@ -125,6 +130,7 @@ function logLevel(env: Env): LogLevel {
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  const poolSize = integer(env, 'DATABASE_POOL_SIZE', 10, 2, 1_000);
   return {
     databaseUrl: databaseUrl(env),
     port: integer(env, 'PORT', 3000, 0, 65535),
@@ -133,8 +139,9 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env.DATA_DIR || '.data',
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 15_000, 1, 3_600_000),
     poolTimeoutMs: integer(env, 'POOL_TIMEOUT_MS', 2_000, 1, 600_000),
-    poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 2, 1_000),
+    poolSize,
     poolIdleMs: integer(env, 'DATABASE_POOL_IDLE_MS', 60_000, 1_000, 86_400_000),
+    poolWarm: integer(env, 'DATABASE_POOL_WARM', poolSize, 0, poolSize),
     exactMaxRows: integer(env, 'METRICS_EXACT_MAX_ROWS', EXACT_MAX_ROWS, 0, 10_000_000),
     coalesceMetrics: onOff(env, 'METRICS_COALESCE', true),
     rollupFoldIntervalMs: integer(env, 'ROLLUP_FOLD_INTERVAL_MS', 1_000, 0, 3_600_000),

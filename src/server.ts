@@ -10,6 +10,7 @@ import { ensureDemoData } from './demo/demo-data.ts';
 import { migrate } from './db/migrate.ts';
 import { createDatabasePool } from './db/pool.ts';
 import { loggerOptions } from './logger.ts';
+import { metricsStatements } from './metrics/warm-up.ts';
 import { runShutdownSteps } from './telemetry/shutdown.ts';
 
 /** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
@@ -53,7 +54,14 @@ async function start(config: Config) {
       idleTimeoutMs: config.poolIdleMs,
     };
     const pool = await createDatabasePool(url, poolOptions);
-    const metricsPool = await createDatabasePool(url, { ...poolOptions, genericPlans: true });
+    // The metrics reads' pool keeps DATABASE_POOL_WARM connections open, each planned for every
+    // metrics statement as it opens (metrics/warm-up.ts): no request pays that first planning.
+    const metricsPool = await createDatabasePool(url, {
+      ...poolOptions,
+      genericPlans: true,
+      warmConnections: config.poolWarm,
+      warmUp: metricsStatements(),
+    });
     const app = await buildApp({
       pool,
       metricsPool,

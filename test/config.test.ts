@@ -11,12 +11,22 @@ t.test('defaults need no environment at all', async (t) => {
     statementTimeoutMs: 15_000,
     poolTimeoutMs: 2_000,
     poolIdleMs: 60_000,
+    poolSize: 10,
+    poolWarm: 10,
     ingestToken: undefined,
     readToken: undefined,
     exactMaxRows: 10_000,
     prometheusMaxReasons: 20,
   });
   t.equal(loadConfig({ PROMETHEUS_MAX_REASONS: '0' }).prometheusMaxReasons, 0, 'every reason summed as "other"');
+});
+
+t.test('the warm connections default to the pool size and stay within it', async (t) => {
+  t.match(loadConfig({ DATABASE_POOL_SIZE: '4' }), { poolSize: 4, poolWarm: 4 });
+  t.match(loadConfig({ DATABASE_POOL_SIZE: '4', DATABASE_POOL_WARM: '0' }), { poolSize: 4, poolWarm: 0 });
+  t.throws(() => loadConfig({ DATABASE_POOL_SIZE: '4', DATABASE_POOL_WARM: '5' }), {
+    message: 'DATABASE_POOL_WARM must be an integer from 0 to 4 (got "5")',
+  });
 });
 
 t.test('retention is off unless RETENTION_DAYS is set', async (t) => {
@@ -53,6 +63,8 @@ t.test('a bad value names its variable', async (t) => {
     [{ DATABASE_POOL_SIZE: 'ten' }, 'DATABASE_POOL_SIZE'],
     [{ DATABASE_POOL_IDLE_MS: '999' }, 'DATABASE_POOL_IDLE_MS'],
     [{ DATABASE_POOL_IDLE_MS: '10m' }, 'DATABASE_POOL_IDLE_MS'],
+    [{ DATABASE_POOL_WARM: '11' }, 'DATABASE_POOL_WARM'],
+    [{ DATABASE_POOL_WARM: 'all' }, 'DATABASE_POOL_WARM'],
     [{ METRICS_EXACT_MAX_ROWS: '-5' }, 'METRICS_EXACT_MAX_ROWS'],
     [{ METRICS_COALESCE: 'yes' }, 'METRICS_COALESCE'],
     [{ ROLLUP_FOLD_INTERVAL_MS: '1s' }, 'ROLLUP_FOLD_INTERVAL_MS'],

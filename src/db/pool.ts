@@ -5,7 +5,9 @@ import {
   createTypeParserPreset,
   SchemaValidationError,
   type DatabasePool,
+  type DriverFactory,
   type Interceptor,
+  type QuerySqlToken,
 } from 'slonik';
 
 export interface PoolOptions {
@@ -32,6 +34,18 @@ export interface PoolOptions {
    * query: the TMDB analysis timed out on a generic plan (docs/BENCHMARKS.md).
    */
   genericPlans?: boolean;
+  /**
+   * Connections kept open however long they sit idle (slonik's `minPoolSize`, opened with the
+   * pool), each running the `warmUp` statements once as it opens.
+   */
+  warmConnections?: number;
+  /**
+   * Statements each new connection runs once before it serves anyone, so their plans are cached
+   * (generic plans) and no request pays the ≈ 100 ms of a statement's first planning on a
+   * connection. Failures are ignored (before migrations the tables are missing): that connection
+   * plans on first use, as any other.
+   */
+  warmUp?: readonly QuerySqlToken[];
 }
 
 /**
@@ -62,20 +76,54 @@ const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Da
  * server built with LLVM (Debian's and the official images) a system window spent ≈ 0.5 s compiling
  * 666 functions to run for under 10 ms (docs/BENCHMARKS.md, "JIT"). Options already in the URL come
  * after, so `options=-c jit=on` there turns it back on.
+ *
+ * The server also sends TCP keepalives on an idle session after a minute (ignored on a Unix
+ * socket): the warm connections (`warmConnections`) sit idle for hours, and load balancers and NATs
+ * drop idle flows silently after 4–6 minutes; a request sent on such a connection would hang.
  */
 export function withSessionOptions(url: string, genericPlans = false): string {
   const parsed = new URL(url);
-  const ours = genericPlans ? '-c jit=off -c plan_cache_mode=force_generic_plan' : '-c jit=off';
+  const ours = `-c jit=off -c tcp_keepalives_idle=60${genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`;
   const given = parsed.searchParams.get('options');
   parsed.searchParams.set('options', given ? `${ours} ${given}` : ours);
   return parsed.toString();
 }
 
+/**
+ * The pg driver, each new connection first running `statements` (by their names, as slonik sends
+ * them). Slonik has no hook on a connection's creation (`afterPoolConnection` runs on every
+ * acquire, inside the request), and its pool opens and replaces its minimum in the background, so
+ * this is where a connection can be warmed up without a request waiting for it.
+ */
+function warmingDriverFactory(statements: readonly QuerySqlToken[]): DriverFactory {
+  const pgDriverFactory = createPgDriverFactory();
+  return async ({ driverConfiguration }) => {
+    // The pool closes idle connections above its minimum itself; the driver's own timer would
+    // close the warm minimum too.
+    const driver = await pgDriverFactory({ driverConfiguration: { ...driverConfiguration, idleTimeout: 'DISABLE_TIMEOUT' } });
+    return {
+      createClient: async () => {
+        const client = await driver.createClient();
+        client.acquire();
+        try {
+          for (const { name, sql, values } of statements) await client.query(sql.replaceAll('$slonik_', '$'), [...values], { name });
+        } catch {
+          // Planned on first use instead (see `warmUp`).
+        }
+        await client.release();
+        return client;
+      },
+    };
+  };
+}
+
 export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
   const typeParsers = createTypeParserPreset().filter((p) => p.name !== 'int8' && p.name !== 'timestamptz');
   const size = options.maxPoolSize ?? 10;
+  const warmUp = options.warmUp ?? [];
   const pool = await createPool(withSessionOptions(url, options.genericPlans), {
-    driverFactory: createPgDriverFactory(),
+    driverFactory: warmUp.length > 0 ? warmingDriverFactory(warmUp) : createPgDriverFactory(),
+    minPoolSize: Math.min(options.warmConnections ?? 0, size),
     interceptors: [resultParser],
     typeParsers: [...typeParsers, int8AsNumber, timestamptzAsIso],
     statementTimeout: options.statementTimeoutMs,
