@@ -41,9 +41,9 @@ async function write(more: TestRow[]) {
 const histograms = new HistogramCache();
 
 /** The service's read with the shared cache, against the oracle over every row still there. */
-async function check(t: Test, label: string, worker?: string, cache = histograms) {
-  const { row, meta } = rollupWindow(await readRollupRow(db.pool, cache, { hours: HOURS, worker }));
-  const expected = oracle(rows, HOURS, worker);
+async function check(t: Test, label: string, worker?: string, cache = histograms, hours = HOURS) {
+  const { row, meta } = rollupWindow(await readRollupRow(db.pool, cache, { hours, worker }));
+  const expected = oracle(rows, hours, worker);
   t.equal(meta.method, 'rollup', `${label}: read from the rollups`);
   t.equal(row.executions, expected.executions, `${label}: executions`);
   t.equal(row.cancelled, expected.cancellations.total, `${label}: cancellations`);
@@ -104,4 +104,24 @@ await t.test('a cache too small for a window evicts, and answers stay right', as
   for (let i = 0; i < 3; i++) await check(t, `read ${i}`, undefined, tiny);
   t.ok(tiny.bytes <= 256, `it holds ${tiny.bytes} bytes`);
   t.ok(tiny.used.sent > tiny.used.held, 'most histograms are sent again');
+});
+
+await t.test('a window not read before is told the versions its neighbours read', async (t) => {
+  const cache = new HistogramCache(32 * 2 ** 20, 3);
+  const sentBy = async (label: string, hours: number, worker?: string) => {
+    const before = cache.used.sent;
+    await check(t, label, worker, cache, hours);
+    return cache.used.sent - before;
+  };
+  const first = await sentBy('30 days', 720);
+  t.ok(first > 10, `the first window is sent every histogram (${first})`);
+  const near = await sentBy('29 days', 696);
+  t.ok(near < first / 2, `a shorter window, never read, is sent few (${near} of ${first})`);
+  t.ok((await sentBy('31 days', 744)) < first / 2, 'and so is a longer one');
+  t.ok((await sentBy('30 days, a worker', 720, SHOWTIME)) > 10, "another scope's versions are not offered");
+  // Three windows at most: 720 h (the least recently used) is forgotten, its neighbours stay.
+  await sentBy('35 days', 840);
+  t.ok((await sentBy('30 days again', 720)) < first / 2, 'a forgotten window still finds neighbours');
+  await write(spread(300, 3 * DAY_S, 20 * DAY_S, 3_000));
+  await check(t, 'after late rows, near a window read before', undefined, cache, 700);
 });

@@ -56,10 +56,10 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
  */
 export async function readRollupRow(db: CommonQueryMethods, cache: HistogramCache, window: RollupWindow): Promise<RollupMetricsRow> {
   const { hours, offsetHours = 0, worker, retentionDays, exactMaxRows } = window;
-  const key = JSON.stringify([worker ?? null, hours, offsetHours, retentionDays ?? null]);
-  const held = cache.held(key);
+  const scope = JSON.stringify([worker ?? null, offsetHours, retentionDays ?? null]);
+  const held = cache.held(scope, hours);
   const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], exactMaxRows }));
-  return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(key, held, row.pieces)) };
+  return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(scope, hours, held, row.pieces)) };
 }
 
 export interface RollupWindow {
