@@ -76,6 +76,13 @@ t.test('a restart refreshes demo-only data, and never touches anyone else’s ro
   const port = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: 'postgres', database: 'job_metrics' });
   await client.connect();
+  // The metrics pool's warm connections (DATABASE_POOL_WARM, default 10), open and planned at start:
+  // each ran the time series last (metrics/warm-up.ts), and the request above has used one or two since.
+  const { rows: warm } = await client.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+     WHERE datname = 'job_metrics' AND state = 'idle' AND regexp_replace(query, '\\s+', ' ', 'g') LIKE '%WITH bounds AS (SELECT now() AS t_to,%'`,
+  );
+  t.ok(warm[0].n >= 8, `the metrics pool's connections were warmed at start (${warm[0].n} idle after the time series)`);
   await client.query(
     `INSERT INTO job_execution_summaries (job_id, worker, state, inserted_at) VALUES (1, 'Mine', 'completed', now() - interval '30 hours')`,
   );
