@@ -32,6 +32,7 @@ import { replaceSection } from './report.ts';
 import { machine } from './lib/seeded-database.ts';
 import { BIG_WORKER, loadSql, SMALL_WORKER } from './lib/seed-shape.ts';
 import { startScript, startService } from './service.ts';
+import { breakdownTable, forSeconds, load, quantile, randomQuestion, summarise, timed, type LoadSummary } from './lib/random-windows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -60,60 +61,10 @@ const SERIES = [
 ] as const;
 const pathOf = (scope: string) => SCOPES.find(([name]) => name === scope)![1];
 
-const quantile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
-};
-
-async function timed(url: string): Promise<{ ms: number; status: number; meta?: { method: string; rows: number } }> {
-  const start = performance.now();
-  const response = await fetch(url);
-  const body = (await response.json()) as { meta?: { method: string; rows: number } };
-  return { ms: performance.now() - start, status: response.status, meta: body.meta };
-}
-
-/** A random question: any window 1–8760 h of any scope, a time series one time in seven. */
-function randomPath(): string {
-  const hours = 1 + Math.floor(Math.random() ** 2 * 8760);
-  const [, path] = SCOPES[Math.floor(Math.random() * SCOPES.length)]!;
-  if (Math.random() < 1 / 7) return `${path}/timeseries?hours=${Math.min(hours, 2160)}&bucket=${hours > 720 ? 'day' : 'hour'}`;
-  return `${path}?hours=${hours}`;
-}
-
-/** `clients` loops of random questions until `until()` says stop: latencies, statuses. */
-async function load(base: string, clients: number, until: () => boolean | Promise<boolean>, path: () => string = randomPath) {
-  const times: number[] = [];
-  const statuses = new Map<number, number>();
-  let stop = false;
-  const watcher = (async () => {
-    while (!(await until())) await new Promise((r) => setTimeout(r, 100));
-    stop = true;
-  })();
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (!stop) {
-        const r = await timed(base + path());
-        times.push(r.ms);
-        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-      }
-    }),
-  );
-  await watcher;
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    requests: times.length,
-    per_s: times.length / seconds,
-    p50: quantile(times, 0.5),
-    p95: quantile(times, 0.95),
-    p99: quantile(times, 0.99),
-    max: Math.max(...times),
-    non_200: [...statuses].filter(([s]) => s !== 200).map(([s, n]) => `${n} × ${s}`).join(', ') || '0',
-  };
-}
-const forSeconds = (s: number) => {
-  const end = performance.now() + s * 1000;
-  return () => performance.now() >= end;
+const askRandom = () => randomQuestion(SCOPES);
+const crowd = async (base: string, clients: number, until: () => boolean | Promise<boolean>, question: () => readonly [string, string] = askRandom) => {
+  const { runs, seconds } = await load(base, clients, until, question);
+  return { summary: summarise(runs, seconds), runs };
 };
 
 const dir = await mkdtemp(join(tmpdir(), 'job-metrics-shapes-'));
@@ -171,7 +122,7 @@ try {
 
   for (const shape of SHAPES) {
     log(`shape ${shape}`);
-    let catchUp: Awaited<ReturnType<typeof load>> | undefined;
+    let catchUp: LoadSummary | undefined;
     let catchUpPending = 0;
     let drainS = 0;
     let insertS = 0;
@@ -192,7 +143,7 @@ try {
       catchUpPending = await pending();
       const threshold = Math.min(500_000, Math.round(catchUpPending / 2));
       t0 = performance.now();
-      if (catchUpPending >= 1_000) catchUp = await load(off.base, 2, async () => (await pending()) < threshold);
+      if (catchUpPending >= 1_000) catchUp = (await crowd(off.base, 2, async () => (await pending()) < threshold)).summary;
       await drained();
       drainS = (performance.now() - t0) / 1000;
       log(`${shape} of ${burst} in ${insertS.toFixed(1)} s: ${catchUpPending} pending; while ≥ ${threshold}: ${JSON.stringify(catchUp)}; drained in ${drainS.toFixed(1)} s`);
@@ -209,9 +160,9 @@ try {
     const lines: string[] = [];
     const singles: { label: string; p95: number; max: number; method: string }[] = [];
     const one = async (label: string, path: string) => {
-      await timed(off.base + path);
+      await timed(off.base, [label, path]);
       const runs = [];
-      for (let i = 0; i < REQUESTS; i++) runs.push(await timed(off.base + path));
+      for (let i = 0; i < REQUESTS; i++) runs.push(await timed(off.base, [label, path]));
       const bad = runs.filter((r) => r.status !== 200).length;
       const method = runs.at(-1)!.meta ? `${runs.at(-1)!.meta!.method}, ${runs.at(-1)!.meta!.rows} rows` : '';
       const times = runs.map((r) => r.ms);
@@ -224,9 +175,9 @@ try {
     log(`one client: worst p95 ${worst.p95.toFixed(1)} ms (${worst.label})`);
 
     // Ten connections, random different windows: coalescing cannot help; then with it on.
-    const crowdOff = await load(off.base, 10, forSeconds(SECONDS));
-    const crowdOn = await load(on.base, 10, forSeconds(SECONDS));
-    const helloCrowd = await load(hello.base, 10, forSeconds(Math.min(SECONDS, 5)), () => '/hello');
+    const { runs: crowdOffRuns, summary: crowdOff } = await crowd(off.base, 10, forSeconds(SECONDS));
+    const { summary: crowdOn } = await crowd(on.base, 10, forSeconds(SECONDS));
+    const { summary: helloCrowd } = await crowd(hello.base, 10, forSeconds(Math.min(SECONDS, 5)), () => ['hello', '/hello']);
     log(`10 connections: off ${JSON.stringify(crowdOff)}; on ${JSON.stringify(crowdOn)}; hello ${helloCrowd.per_s.toFixed(0)} req/s`);
 
     // The answers against the raw oracle, in one snapshot each; a time series against a GROUP BY.
@@ -276,6 +227,12 @@ try {
       `| hello-world route (ceiling) | ${helloCrowd.per_s.toFixed(0)} | 100 % | ${helloCrowd.p50.toFixed(1)} | ${helloCrowd.p95.toFixed(1)} | ${helloCrowd.p99.toFixed(1)} | ${helloCrowd.max.toFixed(0)} | ${helloCrowd.non_200} |`,
       '',
       `Raw oracle at the end: ${mismatches.length ? `**${mismatches.join('; ')}**` : `all ${checks.length} checks equal (counts, reasons, avg, max exact; percentiles within the bound)`}.`,
+      '',
+      '<details><summary>10 connections, coalescing off: where the time went</summary>',
+      '',
+      ...breakdownTable(crowdOffRuns),
+      '',
+      '</details>',
       '',
       '<details><summary>every URL, one client</summary>',
       '',

@@ -1,0 +1,88 @@
+/**
+ * npm run bench:windows -- [--url http://localhost:3000] [--worker NAME ...] [--connections 1,10]
+ *   [--seconds 20] [--max-hours 8760] [--json FILE]
+ *
+ * Random different windows against a service that is already running, on your database: the load
+ * that coalescing cannot help (bench/lib/random-windows.ts). Without --worker it asks the service
+ * for its workers and picks the biggest and the smallest by executions over a year, beside the
+ * system. For each number of connections, after a 3 s warm-up: req/s and latency, then where the
+ * time went by question and by how the service answered (`meta.method`), and the slowest URLs.
+ * Prints Markdown (and writes every request to --json); reads only, writes nothing to the service.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { machineLine } from './machine.ts';
+import { breakdownTable, forSeconds, load, randomQuestion, slowestTable, summarise, type Scope } from './lib/random-windows.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string', default: 'http://localhost:3000' },
+    worker: { type: 'string', multiple: true },
+    connections: { type: 'string', default: '1,10' },
+    seconds: { type: 'string', default: '20' },
+    'max-hours': { type: 'string', default: '8760' },
+    json: { type: 'string' },
+  },
+});
+const base = args.url.replace(/\/$/, '');
+const connections = args.connections.split(',').map(Number);
+const seconds = Number(args.seconds);
+const maxHours = Number(args['max-hours']);
+if (connections.some((c) => !Number.isInteger(c) || c < 1) || !(seconds > 0) || !Number.isInteger(maxHours) || maxHours < 1) {
+  throw new Error('--connections takes positive integers (1,10), --seconds a positive number, --max-hours a positive integer');
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const response = await fetch(base + path);
+  if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** The biggest and the smallest worker by executions over the year (at most the first 200 asked). */
+async function pickWorkers(): Promise<string[]> {
+  const { workers } = await getJson<{ workers: { worker: string }[] }>('/metrics/workers');
+  const sized: [string, number][] = [];
+  for (const { worker } of workers.slice(0, 200)) {
+    const { executions } = await getJson<{ executions: number }>(`/metrics/worker/${encodeURIComponent(worker)}?hours=8760`);
+    if (executions > 0) sized.push([worker, executions]);
+  }
+  sized.sort((a, b) => b[1] - a[1]);
+  return [...new Set([sized[0]?.[0], sized.at(-1)?.[0]].filter((w) => w !== undefined))];
+}
+
+const workers = args.worker ?? (await pickWorkers());
+const scopes: Scope[] = [
+  ['system', '/metrics/system'],
+  ...workers.map((w): Scope => [`worker ${w.length > 40 ? `${w.slice(0, 39)}…` : w}`, `/metrics/worker/${encodeURIComponent(w)}`]),
+];
+const ask = () => randomQuestion(scopes, maxHours);
+
+const command = `npm run bench:windows -- ${process.argv.slice(2).join(' ')}`.trim();
+const out: string[] = [
+  `\`${command}\` (bench/windows.ts) against ${base}: random windows 1–${maxHours} h of ${scopes.map(([label]) => label).join(', ')}; ` +
+    `a time series one time in seven. ${machineLine()}.`,
+  '',
+];
+const everything: Record<string, unknown> = { command, base, scopes };
+const summaries: string[] = [];
+for (const clients of connections) {
+  await load(base, clients, forSeconds(3), ask);
+  const { runs, seconds: took } = await load(base, clients, forSeconds(seconds), ask);
+  const s = summarise(runs, took);
+  everything[`connections_${clients}`] = { summary: s, runs };
+  summaries.push(
+    `| ${clients} | ${s.requests} | ${s.per_s.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(0)} | ${s.non_200} |`,
+  );
+  out.push(`### ${clients} connection${clients === 1 ? '' : 's'}, ${took.toFixed(0)} s`, '', ...breakdownTable(runs), '', ...slowestTable(runs), '');
+}
+console.log(
+  [
+    ...out.slice(0, 2),
+    '| connections | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | not 200 |',
+    '|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...summaries,
+    '',
+    ...out.slice(2),
+  ].join('\n'),
+);
+if (args.json) await writeFile(args.json, `${JSON.stringify(everything, null, 2)}\n`);
