@@ -16,8 +16,9 @@ import { windowSizeQuery } from './rollup/window-size-query.ts';
  * - a window reaching before the retention horizon from the rollups whatever its size: its oldest
  *   raw rows may be gone.
  * The size comes from the rollup counts and a bounded look at the pending rows, so only one of the
- * two window queries runs. A window last found large is read from the rollups at once, the size
- * asked in the same statement; should it have shrunk, the exact query runs after all.
+ * two window queries runs. A window at least as long as one last found large in its scope is read
+ * from the rollups at once, the size asked in the same statement; should it be small after all, the
+ * exact query runs.
  */
 export interface WindowStrategy {
   exactMaxRows: number;
@@ -25,38 +26,44 @@ export interface WindowStrategy {
   /** The rollup rows' histograms the service holds between reads. */
   histograms: HistogramCache;
   /**
-   * Windows (worker, hours) last answered from the rollups: asked again, they go straight to the
-   * rollup query, which brings the size check along (one round trip instead of two).
+   * Per scope (worker, or the system), the shortest window last found large. Windows share their end,
+   * now(), so a longer window holds every row of a shorter one (and reaches further back, past the
+   * retention horizon if it did): a window at least that long goes straight to the rollup query,
+   * which brings the size check along (one round trip instead of two), even the first time it is
+   * asked, as random windows always are.
    */
-  largeWindows: LRUCache<string, true>;
+  largeFrom: LRUCache<string, number>;
 }
 
 export const createWindowStrategy = (exactMaxRows: number, retentionDays?: number): WindowStrategy => ({
   exactMaxRows,
   retentionDays,
   histograms: new HistogramCache(),
-  largeWindows: new LRUCache({ max: 1_000 }),
+  largeFrom: new LRUCache({ max: 1_000 }),
 });
 
 /** The window's metrics; `null` when `worker` has never been seen (a 404, not an idle 200). */
 export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
   const { exactMaxRows, retentionDays } = strategy;
-  const key = JSON.stringify([worker ?? null, hours]);
+  const scope = JSON.stringify(worker ?? null);
   const readRollups = () => readRollupRow(db, strategy.histograms, { hours, worker, retentionDays, exactMaxRows });
   const readExact = async () => toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
   const isLarge = ({ rows, pruned }: { rows: number; pruned: boolean }) => rows > exactMaxRows || pruned;
 
-  if (strategy.largeWindows.has(key)) {
+  const largeFrom = strategy.largeFrom.get(scope);
+  if (largeFrom !== undefined && hours >= largeFrom) {
     const row = await readRollups();
     if (!row.size.known) return null;
     if (isLarge(row.size)) return toMetrics(hours, rollupWindow(row));
-    strategy.largeWindows.delete(key); // the window shrank below the line: exact again
+    // The scope shrank below the line here (pruned, deleted, or time moved on): shorter windows are
+    // smaller still, so only longer ones keep the shortcut.
+    strategy.largeFrom.set(scope, hours + 1);
     return readExact();
   }
   const size = await db.one(windowSizeQuery(hours, exactMaxRows, worker, retentionDays));
   if (!size.known) return null;
   if (!isLarge(size)) return readExact();
-  strategy.largeWindows.set(key, true);
+  strategy.largeFrom.set(scope, hours);
   return toMetrics(hours, rollupWindow(await readRollups()));
 }
 
