@@ -45,8 +45,11 @@ export function windowSpans(
   scope: Scope,
   horizon: FragmentSqlToken = sql.fragment`NULL::timestamptz`,
 ): FragmentSqlToken {
+  // bounds and b2 are MATERIALIZED: inlined, every CTE after them copied their expressions into
+  // each use, the horizon's subquery with them (58 subplans). Computed once, the rollup query's
+  // plan has 386 nodes instead of 744, and a read takes 0.5–1 ms less (docs/BENCHMARKS.md).
   return sql.fragment`
-    bounds AS (SELECT ${tTo} AS t_to, ${tFrom} AS t_from, ${top}::text AS top, ${horizon} AS horizon),
+    bounds AS MATERIALIZED (SELECT ${tTo} AS t_to, ${tFrom} AS t_from, ${top}::text AS top, ${horizon} AS horizon),
     b0 AS (
       SELECT *, coalesce(t_from < horizon, false) AS start_pruned, coalesce(t_to < horizon, false) AS end_pruned FROM bounds
     ),
@@ -58,7 +61,7 @@ export function windowSpans(
         date_trunc('hour', t_to, 'UTC') AS h2
       FROM b0
     ),
-    b2 AS (
+    b2 AS MATERIALIZED (
       SELECT *,
         CASE WHEN fine_start THEN date_trunc('minute', t_from, 'UTC') + interval '1 minute' ELSE h1 END AS m1,
         CASE WHEN fine_end THEN date_trunc('minute', t_to, 'UTC') ELSE h2 END AS m2,
