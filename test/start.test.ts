@@ -80,7 +80,7 @@ t.test('a restart refreshes demo-only data, and never touches anyone else’s ro
   // each ran the time series last (metrics/warm-up.ts), and the request above has used one or two since.
   const { rows: warm } = await client.query(
     `SELECT count(*)::int AS n FROM pg_stat_activity
-     WHERE datname = 'job_metrics' AND state = 'idle' AND regexp_replace(query, '\\s+', ' ', 'g') LIKE '%WITH bounds AS (SELECT now() AS t_to,%'`,
+     WHERE datname = 'job_metrics' AND state = 'idle' AND regexp_replace(query, '\\s+', ' ', 'g') LIKE '%WITH bounds AS MATERIALIZED (SELECT now() AS t_to,%'`,
   );
   t.ok(warm[0].n >= 8, `the metrics pool's connections were warmed at start (${warm[0].n} idle after the time series)`);
   await client.query(
