@@ -4,11 +4,13 @@
  */
 
 /**
- * A window of at most this many rows is answered exactly from the raw rows: ≈ 1 µs a row (9 ms for
- * 11k rows at 1M, 20 ms for 19k at 10M), against 5–8 ms from the rollups at any size
- * (docs/BENCHMARKS.md), so past ~10k rows the rollups are both faster and within 1 %.
+ * A window of at most this many rows is answered exactly from the raw rows. Their cost depends on
+ * where the rows lie: ≈ 1 µs a row when they sit together (a busy worker's recent rows), ≈ 2.8 µs
+ * at p50 and far more at p95 when each lies on its own heap page (a small worker's rows across the
+ * year: 6,498 rows p50 14.6 / p95 69 ms, 10M-row bench run 6), against 4–7 ms from the rollups at
+ * any size (docs/BENCHMARKS.md). Past ≈ 2,000 rows the rollups are faster, within 1 %.
  */
-export const EXACT_MAX_ROWS = 10_000;
+export const EXACT_MAX_ROWS = 2_000;
 
 /** A century: beyond it "keep everything" is what is meant, and that is RETENTION_DAYS unset. */
 export const MAX_RETENTION_DAYS = 36_500;

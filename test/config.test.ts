@@ -15,7 +15,7 @@ t.test('defaults need no environment at all', async (t) => {
     poolWarm: 10,
     ingestToken: undefined,
     readToken: undefined,
-    exactMaxRows: 10_000,
+    exactMaxRows: 2_000,
     prometheusMaxReasons: 20,
   });
   t.equal(loadConfig({ PROMETHEUS_MAX_REASONS: '0' }).prometheusMaxReasons, 0, 'every reason summed as "other"');
