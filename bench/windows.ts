@@ -58,13 +58,11 @@ const scopes: Scope[] = [
 const ask = () => randomQuestion(scopes, maxHours);
 
 const command = `npm run bench:windows -- ${process.argv.slice(2).join(' ')}`.trim();
-const out: string[] = [
-  `\`${command}\` (bench/windows.ts) against ${base}: random windows 1–${maxHours} h of ${scopes.map(([label]) => label).join(', ')}; ` +
-    `a time series one time in seven. ${machineLine()}.`,
-  '',
-];
+const header = `\`${command}\` (bench/windows.ts) against ${base}: random windows 1–${maxHours} h of ${scopes.map(([label]) => label).join(', ')}; ` +
+  `a time series one time in seven. ${machineLine()}.`;
 const everything: Record<string, unknown> = { command, base, scopes };
 const summaries: string[] = [];
+const sections: string[] = [];
 for (const clients of connections) {
   await load(base, clients, forSeconds(3), ask);
   const { runs, seconds: took } = await load(base, clients, forSeconds(seconds), ask);
@@ -73,16 +71,17 @@ for (const clients of connections) {
   summaries.push(
     `| ${clients} | ${s.requests} | ${s.per_s.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(0)} | ${s.non_200} |`,
   );
-  out.push(`### ${clients} connection${clients === 1 ? '' : 's'}, ${took.toFixed(0)} s`, '', ...breakdownTable(runs), '', ...slowestTable(runs), '');
+  sections.push(`### ${clients} connection${clients === 1 ? '' : 's'}, ${took.toFixed(0)} s`, '', ...breakdownTable(runs), '', ...slowestTable(runs), '');
 }
 console.log(
   [
-    ...out.slice(0, 2),
+    header,
+    '',
     '| connections | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | not 200 |',
     '|---:|---:|---:|---:|---:|---:|---:|---|',
     ...summaries,
     '',
-    ...out.slice(2),
+    ...sections,
   ].join('\n'),
 );
 if (args.json) await writeFile(args.json, `${JSON.stringify(everything, null, 2)}\n`);
