@@ -6,8 +6,8 @@ import { startTestDatabase } from './helpers/database.ts';
 import { insertRows, oracle, type TestRow } from './helpers/rows.ts';
 
 // A window at least as long as one last found large in its scope goes straight to the rollup query,
-// which asks the size in the same statement (window-metrics.ts). Whatever the path, the method must follow the window's size now,
-// and an unknown worker must stay a 404.
+// which asks the size in the same statement (window-metrics.ts). Whatever the path, the method must
+// follow the window's size now, and an unknown worker must stay a 404.
 
 const db = await startTestDatabase(t);
 const WORKER = 'Strategy.Worker';
