@@ -121,6 +121,32 @@ t.test('a window starting anywhere in a dense minute equals the oracle', async (
   }
 });
 
+t.test('a pending row in a flipped bucket counts for the max only inside the window', async (t) => {
+  // A dense minute C five hours ago (folded; dense for each worker too), then two rows of two
+  // workers left pending with the longest durations of all: one at C + 2 s, one at C + 50 s. A
+  // window starting at C + 10 s (flipped: the start's rows are taken away) must not have the first
+  // as its max, one starting at C + 1 s must; a window ending at C + 40 s (flipped at the end) must
+  // not have the second.
+  const C = Math.floor((Date.now() - 5 * HOUR) / MINUTE) * MINUTE;
+  const rows: Row[] = [];
+  for (let ms = -MINUTE; ms < 2 * MINUTE; ms += 15) rows.push(row(C + ms + 3, written.length + rows.length));
+  await insertAt(db.pool, rows);
+  await foldPending(db.pool);
+  const early = row(C + 2_001, written.length, 9_900_000);
+  const late = row(C + 50_001, written.length + 1, 9_800_000);
+  t.not(early.worker, late.worker, `two workers: each one's windows see one of the two rows`);
+  await insertAt(db.pool, [early, late]);
+  for (const worker of [undefined, early.worker, late.worker]) {
+    for (const k of [1_000, 10_000]) check(t, `t_from = C + ${k} ms, ${worker ?? 'system'}`, await windowFrom(C + k, 1, worker));
+    for (const k of [40_000, 55_000]) check(t, `t_to = C + ${k} ms, ${worker ?? 'system'}`, await windowFrom(C + k, 1, worker, 'to'));
+  }
+  const start = (await windowFrom(C + 10_000, 1, early.worker)).answer.row;
+  t.ok(start.duration_max! < 9_800_000, `the flipped start's pending max lies before the window (${start.duration_max})`);
+  const end = (await windowFrom(C + 40_000, 1, late.worker, 'to')).answer.row;
+  t.ok(end.duration_max! < 9_800_000, `the flipped end's pending max lies after the window (${end.duration_max})`);
+  await foldPending(db.pool);
+});
+
 t.test('a window starting in a dense hour a month and more ago equals the oracle', async (t) => {
   const B = Math.floor((Date.now() - 800 * HOUR) / HOUR) * HOUR;
   const rows: Row[] = [];
