@@ -20,7 +20,7 @@ export async function backfillRollups(client: BackfillClient, onProgress: (messa
   const total = rows.reduce((sum, r) => sum + Number(r.n), 0);
   let done = 0;
   for (const [index, row] of rows.entries()) {
-    for (const statement of backfillSql(String(row.month_start), String(row.month_end))) await client.query(statement);
+    await client.query(backfillSql(String(row.month_start), String(row.month_end)));
     done += Number(row.n);
     onProgress(`rollup backfill: ${String(row.month_start).slice(0, 7)} done (${index + 1}/${rows.length} months, ${done}/${total} rows)`, total);
   }

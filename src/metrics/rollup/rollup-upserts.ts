@@ -39,36 +39,55 @@ const STATE_COLUMNS = ['completed', 'retryable', 'discarded', 'cancelled', 'snoo
 /** The key of the advisory lock that serialises folds and UPDATE/DELETE appliers (any constant, documented). */
 export const FOLD_LOCK_KEY = 7_301_964_118;
 
-/** The changed rows of one statement as (row, sign): +1 for rows that now exist, −1 for rows that no longer do. */
+/** The counted fields of the raw rows aliased `alias`, as the insert trigger appends them to the pending table. */
 const rowFields = (alias: string) =>
-  `${alias}.worker, ${alias}.state, CASE WHEN ${alias}.state = 'cancelled' THEN ${alias}.results ->> 'cancel_reason' END AS reason, ${alias}.duration_ms, ${alias}.inserted_at`;
-/** Pre-aggregated per (hour, worker, state, reason, bin), then spread to every grain and to "every worker". */
-const keyed = (changes: string) => `
-  changes AS (${changes}),
-  fine AS (
-    SELECT date_trunc('minute', inserted_at, 'UTC') AS minute, worker, state, reason, job_rollup_bin(duration_ms) AS bin,
-           sum(sign) AS n, sum(sign * duration_ms::bigint) AS dur_sum, max(duration_ms) FILTER (WHERE sign > 0) AS dur_max,
-           max(inserted_at) FILTER (WHERE sign > 0) AS latest
-    FROM changes GROUP BY 1, 2, 3, 4, 5
-  ),
-  keyed AS (
-    SELECT g.grain, k.worker, date_trunc(g.grain, f.minute, 'UTC') AS bucket, f.state, f.reason, f.bin, f.n, f.dur_sum, f.dur_max, f.latest
-    FROM fine f
-    CROSS JOIN (VALUES ${GRAINS.map((g) => `('${g}')`).join(', ')}) AS g (grain)
-    CROSS JOIN LATERAL (VALUES (f.worker), (NULL::text)) AS k (worker)
-    WHERE g.grain <> 'minute' OR f.minute >= now() - interval '${MINUTE_KEEP_HOURS} hours'
-  )`;
+  `${alias}.inserted_at, ${alias}.worker, ${alias}.state, CASE WHEN ${alias}.state = 'cancelled' THEN ${alias}.results ->> 'cancel_reason' END AS reason, ${alias}.duration_ms`;
 
-/** Rows are locked in one global order (grain, worker, bucket[, reason]): concurrent writers queue, never deadlock. */
-export function applyChangesSql(changes: string): string[] {
-  const stats = `
-    WITH ${keyed(changes)}
+const MIDNIGHT = `timestamptz '2000-01-01 00:00:00+00'`;
+/** Which grouping set of `binned` a row came from: its grain ("every worker" is GROUPING(worker) = 1). */
+const grainOf = `CASE WHEN GROUPING(minute) = 0 THEN 'minute' WHEN GROUPING(hour) = 0 THEN 'hour'
+        WHEN GROUPING(day) = 0 THEN 'day' ELSE 'month' END`;
+const groupingSets = (key: string) => GRAINS.map((g) => `(${g}, worker, ${key}), (${g}, ${key})`).join(',\n        ');
+const recentEnough = `grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours'`;
+
+/**
+ * One statement that adds `rows` (inserted_at, worker, state, reason, duration_ms; worker never
+ * NULL) to the rollups, as `job_rollup_fold()` does since migration 1764050000000: grouped once per
+ * (minute, worker, state, reason, bin), then summed into every grain and "every worker" by GROUPING
+ * SETS. Rows are locked in one global order (grain, worker, bucket[, reason]): concurrent writers
+ * queue, never deadlock. Its result is the number of rows added.
+ */
+export function addRowsSql(rows: string): string {
+  return `WITH
+  changed AS (${rows}),
+  fine AS (
+    SELECT date_bin('1 minute', inserted_at, ${MIDNIGHT}) AS minute, worker, state, reason,
+           job_rollup_bin(duration_ms) AS bin, count(*) AS n, sum(duration_ms::bigint) AS dur_sum,
+           max(duration_ms) AS dur_max, max(inserted_at) AS latest
+    FROM changed GROUP BY 1, 2, 3, 4, 5
+  ),
+  spread AS (
+    SELECT f.*, date_bin('1 hour', f.minute, ${MIDNIGHT}) AS hour,
+      date_bin('1 day', f.minute, ${MIDNIGHT}) AS day, date_trunc('month', f.minute, 'UTC') AS month
+    FROM fine f
+  ),
+  binned AS (
+    SELECT ${grainOf} AS grain,
+      worker, coalesce(minute, hour, day, month) AS bucket, bin,
+      ${STATE_COLUMNS.map((s) => `sum(n) FILTER (WHERE state = '${s}') AS ${s}`).join(',\n      ')},
+      sum(n) AS n, sum(dur_sum) AS dur_sum, max(dur_max) AS dur_max, max(latest) AS latest
+    FROM spread GROUP BY GROUPING SETS (
+      ${groupingSets('bin')})
+  ),
+  stats AS (
     INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist, latest)
     SELECT grain, worker, bucket,
-      ${STATE_COLUMNS.map((s) => `coalesce(sum(n) FILTER (WHERE state = '${s}'), 0)`).join(',\n      ')},
+      ${STATE_COLUMNS.map((s) => `coalesce(sum(${s}), 0)`).join(',\n      ')},
       coalesce(sum(n) FILTER (WHERE bin IS NOT NULL), 0), coalesce(sum(dur_sum), 0), max(dur_max),
-      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n) FILTER (WHERE bin IS NOT NULL)), max(latest)
-    FROM keyed
+      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n::bigint) FILTER (WHERE bin IS NOT NULL)),
+      max(latest)
+    FROM binned
+    WHERE ${recentEnough}
     GROUP BY grain, worker, bucket
     ORDER BY grain, worker COLLATE "C", bucket
     ON CONFLICT (grain, worker, bucket) DO UPDATE SET
@@ -77,25 +96,29 @@ export function applyChangesSql(changes: string): string[] {
       dur_sum = r.dur_sum + EXCLUDED.dur_sum,
       dur_max = greatest(r.dur_max, EXCLUDED.dur_max),
       hist = job_rollup_hist_add(r.hist, EXCLUDED.hist),
-      latest = greatest(r.latest, EXCLUDED.latest)`;
-  const reasons = `
-    WITH ${keyed(changes)}
+      latest = greatest(r.latest, EXCLUDED.latest)
+  ),
+  reasons AS (
     INSERT INTO job_rollup_reasons AS r (grain, worker, bucket, reason, n)
-    SELECT grain, worker, bucket, reason, sum(n)
-    FROM keyed WHERE state = 'cancelled'
-    GROUP BY grain, worker, bucket, reason
-    HAVING sum(n) <> 0
+    SELECT grain, worker, bucket, reason, n FROM (
+      SELECT ${grainOf} AS grain,
+        worker, coalesce(minute, hour, day, month) AS bucket, reason, sum(n) AS n
+      FROM spread WHERE state = 'cancelled'
+      GROUP BY GROUPING SETS (
+        ${groupingSets('reason')})
+    ) x
+    WHERE ${recentEnough}
     ORDER BY grain, worker COLLATE "C", bucket, reason COLLATE "C"
-    ON CONFLICT (grain, worker, bucket, job_rollup_reason_key(reason)) DO UPDATE SET n = r.n + EXCLUDED.n`;
-  return [stats, reasons];
+    ON CONFLICT (grain, worker, bucket, job_rollup_reason_key(reason)) DO UPDATE SET n = r.n + EXCLUDED.n
+  )
+  SELECT coalesce(sum(n), 0) AS added FROM fine`;
 }
 
-const pendingChanges = (from: string) => `SELECT u.worker, u.state, u.reason, u.duration_ms, u.inserted_at, 1 AS sign FROM ${from} u`;
+/** The upsert that adds every pending row to whatever tables `job_rollups` names (the audit's copies). */
+export const foldPendingSql = (): string =>
+  addRowsSql('SELECT inserted_at, worker, state, reason, duration_ms FROM public.job_rollup_pending');
 
-/** The upserts that add every pending row to whatever tables `job_rollups` names (the audit's copies). */
-export const foldPendingSql = (): string[] => applyChangesSql(pendingChanges('public.job_rollup_pending'));
-
-/** The backfill of one range of raw rows, through the same upserts the triggers use. */
-export const backfillSql = (from: string, to: string): string[] =>
-  applyChangesSql(`SELECT ${rowFields('s')}, 1 AS sign FROM job_execution_summaries s
+/** The backfill of one range of raw rows, through the same upsert the fold uses. */
+export const backfillSql = (from: string, to: string): string =>
+  addRowsSql(`SELECT ${rowFields('s')} FROM job_execution_summaries s
     WHERE s.inserted_at >= '${from}'::timestamptz AND s.inserted_at < '${to}'::timestamptz`);

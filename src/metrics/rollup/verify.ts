@@ -91,7 +91,7 @@ export async function auditRollups(client: BackfillClient, limit = 20, retention
     await shadowTables(client);
     await client.query('INSERT INTO pg_temp.job_rollups SELECT * FROM public.job_rollups');
     await client.query('INSERT INTO pg_temp.job_rollup_reasons SELECT * FROM public.job_rollup_reasons');
-    for (const statement of foldPendingSql()) await client.query(statement);
+    await client.query(foldPendingSql());
     await client.query('ALTER TABLE pg_temp.job_rollups RENAME TO kept_rollups');
     await client.query('ALTER TABLE pg_temp.job_rollup_reasons RENAME TO kept_reasons');
     await shadowTables(client);
