@@ -191,8 +191,8 @@ try {
         checks.push(found.length === 0 ? `${scope} ${hours} h equal` : `${scope} ${hours} h: ${found.join('; ')}`);
       }
     }
-    // In one snapshot too: the answer over HTTP reports its bounds in whole ms, and a row within
-    // the ms after either bound (future-stamped rows lie near now()) made a check there differ once.
+    // In one snapshot too: the answer over HTTP reports its bounds in whole ms, so a row within the
+    // ms after either bound (future-stamped rows lie near now()) can make that comparison differ.
     const seriesOk = await pool.transaction(async (tx) => {
       await tx.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
       const points = await tx.any(timeseriesQuery(24, 'hour'));
