@@ -34,23 +34,18 @@ try {
   // Minute rollups older than 792 h are deleted by each fold at its own now(): the digest leaves
   // out the hour after that line, which a fold later in the run may already have crossed.
   const { rows: [{ cutoff }] } = await client.query(`SELECT (now() - interval '791 hours')::text AS cutoff`);
-  const digest = async () =>
+  /** md5 of a rollup table's rows (`columns` of `table`), minutes before the cutoff left out. */
+  const digest = async (table: string, columns: string) =>
     (
       await client.query(
         `SELECT md5(string_agg(r::text, ',' ORDER BY r::text)) AS d FROM (
-           SELECT grain, worker, bucket, completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, dur_max, hist, latest
-           FROM job_rollups WHERE grain <> 'minute' OR bucket >= $1::timestamptz) r`,
+           SELECT ${columns} FROM ${table} WHERE grain <> 'minute' OR bucket >= $1::timestamptz) r`,
         [cutoff],
       )
     ).rows[0].d as string;
-  const reasonsDigest = async () =>
-    (
-      await client.query(
-        `SELECT md5(string_agg(r::text, ',' ORDER BY r::text)) AS d FROM (
-           SELECT grain, worker, bucket, reason, n FROM job_rollup_reasons WHERE grain <> 'minute' OR bucket >= $1::timestamptz) r`,
-        [cutoff],
-      )
-    ).rows[0].d as string;
+  const rollupsDigest = async () =>
+    `${await digest('job_rollups', 'grain, worker, bucket, completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, dur_max, hist, latest')}/` +
+    (await digest('job_rollup_reasons', 'grain, worker, bucket, reason, n'));
 
   const results: { shape: string; fn: string; ms: number[]; digests: Set<string> }[] = [];
   let nextJob = SEED_ROWS + 1;
@@ -73,7 +68,7 @@ try {
         if (Number(folded) !== N) throw new Error(`${fn} folded ${folded} rows, expected ${N}`);
         const result = results.find((r) => r.shape === shape && r.fn === fn)!;
         result.ms.push(ms);
-        result.digests.add(`${await digest()}/${await reasonsDigest()}`);
+        result.digests.add(await rollupsDigest());
         await client.query('ROLLBACK');
         await client.query('VACUUM job_rollup_pending, job_rollups, job_rollup_reasons');
       }
