@@ -34,7 +34,7 @@ const sumOf = (columns: readonly string[]) => sql.join(columns.map((c) => sql.fr
  * not at all, and the cancelled count equals the reasons' sum in every answer. No raw row is read.
  */
 export const workerCountersQuery = (maxReasons: number) => sql.prepared('prometheus_counters', WorkerCountersRow)`
-  WITH pending AS MATERIALIZED (SELECT worker, state, reason, duration_ms FROM job_rollup_pending),
+  WITH pending AS MATERIALIZED (SELECT worker, state, reason, duration_ms, bin FROM job_rollup_pending),
   counts AS (
     SELECT worker, ${sumOf([...STATES, 'durations', 'duration_sum_ms'])}
     FROM (
@@ -71,7 +71,7 @@ export const workerCountersQuery = (maxReasons: number) => sql.prepared('prometh
       FROM job_rollups r, unnest(r.hist[:][1:1], r.hist[:][2:2]) AS u (bin, n)
       WHERE r.grain = 'month' AND r.worker IS NOT NULL
       UNION ALL
-      SELECT worker, job_rollup_bin(duration_ms), 1 FROM pending WHERE duration_ms IS NOT NULL
+      SELECT worker, bin, 1 FROM pending WHERE duration_ms IS NOT NULL
     ) x
     GROUP BY 1, 2 HAVING sum(n) <> 0
   ),

@@ -141,12 +141,12 @@ export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: 
 }
 
 /**
- * Raw rows of the two edges (inserted_at, state, reason, duration_ms, sign, part); pending rows
+ * Raw rows of the two edges (inserted_at, state, reason, duration_ms, bin, sign, part); pending rows
  * there are among them. `part` 1 or 2: in the flipped first or last bucket. Under `flip` the start's
  * rows are those of [s0, t_from], under `end_flip` the end's are those of (t_to, e1), to subtract.
  */
 export function edgeRows(scope: Scope): FragmentSqlToken {
-  const fields = sql.fragment`s.inserted_at, s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END AS reason, s.duration_ms`;
+  const fields = sql.fragment`s.inserted_at, s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END AS reason, s.duration_ms, job_rollup_bin(s.duration_ms) AS bin`;
   return sql.fragment`
     SELECT ${fields}, 1 AS sign, 0 AS part FROM job_execution_summaries s, ending p
     WHERE NOT p.flip AND s.inserted_at > p.t_from AND s.inserted_at < p.m1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
@@ -165,10 +165,13 @@ export function edgeRows(scope: Scope): FragmentSqlToken {
 /**
  * Inserted rows of the rollup pieces not folded yet, read like raw rows (rollup-upserts.ts), with the
  * columns of `edgeRows`: all of a flipped bucket's, taken away with the raw rows outside the window.
+ * Their bin was stored as they were appended (migration 1764060000000). Joined with `ending` row
+ * by row on purpose: comparing with its values as subqueries costs 6 % less a row, but lets the
+ * planner scan in parallel and sort to group, and a big worker's read took 50 % longer (1M pending).
  */
 export function pendingRows(scope: Scope): FragmentSqlToken {
   return sql.fragment`
-    SELECT q.inserted_at, q.state, q.reason, q.duration_ms, 1 AS sign,
+    SELECT q.inserted_at, q.state, q.reason, q.duration_ms, q.bin, 1 AS sign,
       CASE WHEN p.flip AND q.inserted_at < p.m1 THEN 1 WHEN p.end_flip AND q.inserted_at >= p.m2 THEN 2 ELSE 0 END AS part
     FROM job_rollup_pending q, ending p
     WHERE q.inserted_at >= CASE WHEN p.flip THEN p.s0 ELSE p.m1 END

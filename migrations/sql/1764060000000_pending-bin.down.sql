@@ -1,0 +1,2 @@
+
+  ALTER TABLE job_rollup_pending DROP COLUMN bin;
