@@ -3,7 +3,11 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 import { createWindowStrategy, windowMetrics } from '../src/metrics/window-metrics.ts';
 import { startTestDatabase } from './helpers/database.ts';
-import { insertRows, oracle, type TestRow } from './helpers/rows.ts';
+import { z } from 'zod';
+import { PERCENTILE_ERROR_BOUND } from '../src/metrics/rollup/histogram.ts';
+import { HistogramCache } from '../src/metrics/rollup/histogram-cache.ts';
+import { readRollupRow, rollupWindow } from '../src/metrics/rollup/rollup-metrics.ts';
+import { durationDifferences, insertRows, oracle, type TestRow } from './helpers/rows.ts';
 
 // A window at least as long as one last found large in its scope goes straight to the rollup query,
 // which asks the size in the same statement (window-metrics.ts). Whatever the path, the method must
@@ -93,4 +97,35 @@ t.test('a window longer than one found large skips the size query, first time as
   await add(25);
   await asked('2 h, grown again: the size first', 2, 'rollup', 'size, rollup');
   await asked('24 h: the shortcut is back', 24, 'rollup', 'rollup');
+});
+
+// After an outage every row of a recent window can still be pending, with no rollup row to read:
+// percentile_cont over them while they are few, their histogram (within its bound) past
+// `exactPercentileRows`, and the counts, average and max exact either way.
+t.test('a window of pending rows only: exact percentiles up to the limit, then the histogram', async (t) => {
+  const worker = 'Pending.Only.Worker';
+  const pending: TestRow[] = Array.from({ length: 400 }, (_, i): TestRow => ({
+    job_id: 1_000_000 + i,
+    worker,
+    state: i % 5 === 0 ? 'cancelled' : 'completed',
+    results: i % 5 === 0 ? { cancel_reason: i % 2 === 0 ? 'gone' : null } : undefined,
+    duration_ms: i % 7 === 0 ? undefined : 3 + ((i * 7919) % 100_000),
+    age_s: 30 + i * 20,
+  }));
+  await insertRows(db.pool, pending);
+  const waiting = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM job_rollup_pending WHERE worker = ${worker}`);
+  t.equal(waiting, 400, 'every row waits for the fold');
+  const expected = oracle(pending, 24, worker);
+  for (const [limit, method] of [[400, 'exact'], [399, 'rollup']] as const) {
+    const { row, meta } = rollupWindow(await readRollupRow(db.pool, new HistogramCache(), { hours: 24, worker, exactPercentileRows: limit }));
+    t.equal(meta.method, method, `limit ${limit}: ${method}`);
+    t.equal(meta.percentile_error_bound, method === 'exact' ? 0 : PERCENTILE_ERROR_BOUND, `limit ${limit}: the bound it states`);
+    t.equal(row.executions, expected.executions, `limit ${limit}: executions`);
+    t.same(row.by_reason, expected.cancellations.by_reason, `limit ${limit}: reasons`);
+    t.equal(row.unknown_reasons, expected.cancellations.unknown, `limit ${limit}: unknown reasons`);
+    const [p50, p95, p99] = row.duration_pct ?? [];
+    const found = { avg: row.duration_avg!, p50: p50!, p95: p95!, p99: p99!, max: row.duration_max! };
+    t.same(durationDifferences(found, expected.duration_ms, meta.percentile_error_bound), [], `limit ${limit}: durations`);
+    if (method === 'rollup') t.not(p95, expected.duration_ms!.p95, 'past the limit the p95 is an estimate, not the sort (the check can fail)');
+  }
 });

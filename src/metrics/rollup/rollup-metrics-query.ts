@@ -17,8 +17,12 @@ export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).ex
    * `array_to_json(hist)`, or null for a version the caller said it holds (histogram-cache.ts).
    */
   pieces: z.array(z.tuple([z.string(), z.string().nullable()])),
-  /** percentile_cont over the raw and pending rows, computed only when no rollup row was used. */
+  /**
+   * percentile_cont over the raw and pending rows, computed only when no rollup row was used and
+   * they are at most `exactPercentileRows` (`percentiles_exact`).
+   */
   raw_pct: z.array(z.number()).nullable(),
+  percentiles_exact: z.boolean(),
   rollup_rows: z.number().int(),
   raw_rows: z.number().int(),
   /** Set only when the window reaches before the retention horizon (window-pieces.ts). */
@@ -72,10 +76,19 @@ export interface RollupQueryOptions {
   held?: readonly string[];
   /** The `limit` of the window size asked with it (window-size-query.ts). */
   exactMaxRows?: number;
+  /** Beyond this many raw and pending rows percentiles come from their histogram, rollup rows or not. */
+  exactPercentileRows?: number;
 }
 
+/**
+ * A window no rollup row has reached yet (every row still pending, after an outage say) can hold any
+ * number of rows: sorting 350k durations took 40 % of such a read. Past this many, its percentiles
+ * come from the histogram the read sums anyway, within the same bound as any rollup answer.
+ */
+export const EXACT_PERCENTILE_ROWS = 50_000;
+
 export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: string, retentionDays?: number, options: RollupQueryOptions = {}) {
-  const { held = [], exactMaxRows = EXACT_MAX_ROWS } = options;
+  const { held = [], exactMaxRows = EXACT_MAX_ROWS, exactPercentileRows = EXACT_PERCENTILE_ROWS } = options;
   const scope = scopeOf(worker);
   const stateSums = (alias: string) =>
     sql.join(STATES.map((state) => sql.fragment`coalesce(sum(${sql.identifier([alias, state])}), 0) AS ${sql.identifier([state])}`), sql.fragment`, `);
@@ -130,12 +143,16 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
         coalesce(sum(read), 0) AS n
       FROM loose
     ),
-    -- Exact percentiles only when the window holds no rollup row: a one-time filter skips the sort
-    -- otherwise (a flipped bucket always brings its rollup row, so no row here has sign −1).
+    -- Exact percentiles only when the window holds no rollup row and few enough loose rows: a
+    -- one-time filter skips the sort otherwise (a flipped bucket always brings its rollup row, so no
+    -- row here has sign −1).
+    pct_exact AS (
+      SELECT (SELECT n FROM from_rollups) = 0 AND (SELECT n FROM from_loose) <= ${exactPercentileRows} AS exact
+    ),
     exact_pct AS (
       SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS raw_pct
       FROM (SELECT duration_ms FROM raw UNION ALL SELECT duration_ms FROM pending) x
-      WHERE (SELECT n FROM from_rollups) = 0
+      WHERE (SELECT exact FROM pct_exact)
     ),
     sums AS (
       SELECT ${sql.join(STATES.map((state) => sql.fragment`a.${sql.identifier([state])} + b.${sql.identifier([state])} AS ${sql.identifier([state])}`), sql.fragment`, `)},
@@ -178,7 +195,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       (SELECT coalesce(json_agg(json_build_array(bin, n) ORDER BY bin), '[]') FROM bins) AS histogram,
       (SELECT coalesce(json_agg(json_build_array(key, CASE WHEN key = ANY(${sql.array(held, 'text')}) THEN NULL ELSE array_to_json(hist)::text END)), '[]')
          FROM versions) AS pieces,
-      (SELECT raw_pct FROM exact_pct) AS raw_pct,
+      (SELECT raw_pct FROM exact_pct) AS raw_pct, (SELECT exact FROM pct_exact) AS percentiles_exact,
       t.rollup_rows::bigint AS rollup_rows, t.raw_rows::bigint AS raw_rows,
       CASE WHEN p.start_pruned THEN p.horizon END AS horizon,
       CASE WHEN p.start_pruned THEN (SELECT min(s.inserted_at) FROM job_execution_summaries s WHERE true ${scope.rows('s')}) END AS earliest_raw_row,

@@ -25,18 +25,19 @@ export function exactWindow(row: WindowMetricsRow): ComputedWindow {
 
 /**
  * A window read from rollups (and raw edges): percentiles from the histogram unless no rollup row was
- * used. A window reaching before the retention horizon says so, and is a rollup answer either way.
+ * used and the raw and pending rows were few enough to sort (`percentiles_exact`). A window reaching
+ * before the retention horizon says so, and is a rollup answer either way.
  */
 export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
-  const exact = row.rollup_rows === 0;
+  const exact = row.percentiles_exact;
   const pct =
     row.durations === 0 || row.duration_max === null
       ? null
       : exact
         ? row.raw_pct
         : histogramPercentiles(row.histogram.map(([bin, n]) => ({ bin, n })), row.duration_max, PERCENTILES);
-  const { histogram, pieces, size, raw_pct, rollup_rows, raw_rows, horizon, earliest_raw_row, counted_from, counted_to, ...rest } = row;
-  void [histogram, pieces, size, raw_pct];
+  const { histogram, pieces, size, raw_pct, percentiles_exact, rollup_rows, raw_rows, horizon, earliest_raw_row, counted_from, counted_to, ...rest } = row;
+  void [histogram, pieces, size, raw_pct, percentiles_exact];
   return {
     row: { ...rest, duration_pct: pct },
     meta: {
@@ -55,10 +56,10 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
  * service holds it.
  */
 export async function readRollupRow(db: CommonQueryMethods, cache: HistogramCache, window: RollupWindow): Promise<RollupMetricsRow> {
-  const { hours, offsetHours = 0, worker, retentionDays, exactMaxRows } = window;
+  const { hours, offsetHours = 0, worker, retentionDays, exactMaxRows, exactPercentileRows } = window;
   const scope = JSON.stringify([worker ?? null, offsetHours, retentionDays ?? null]);
   const held = cache.held(scope, hours);
-  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], exactMaxRows }));
+  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], exactMaxRows, exactPercentileRows }));
   return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(scope, hours, held, row.pieces)) };
 }
 
@@ -70,4 +71,6 @@ export interface RollupWindow {
   retentionDays?: number;
   /** For the window size asked with it (`size`, window-size-query.ts). */
   exactMaxRows?: number;
+  /** See EXACT_PERCENTILE_ROWS (rollup-metrics-query.ts). */
+  exactPercentileRows?: number;
 }
