@@ -89,8 +89,30 @@ const drained = async () => {
   }
   return (performance.now() - started) / 1000;
 };
+/**
+ * What autovacuum works on while a shape runs, with when (seconds from the shape's start): on two
+ * cores a vacuum of the big table takes one from the service (run 13's backlog, docs/BENCHMARKS.md).
+ */
+const watcher = new pg.Client({ connectionString: server.url });
+let vacuums = new Map<string, { from: number; to: number }>();
+let shapeStarted = performance.now();
+const watchVacuums = setInterval(() => {
+  watcher
+    .query(`SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND query <> ''`)
+    .then(({ rows }) => {
+      const at = (performance.now() - shapeStarted) / 1000;
+      for (const { query } of rows as { query: string }[]) {
+        const seen = vacuums.get(query);
+        vacuums.set(query, { from: seen?.from ?? at, to: at });
+      }
+    })
+    .catch(() => {});
+}, 500);
+const vacuumsSeen = () =>
+  vacuums.size === 0 ? 'none' : [...vacuums].map(([query, { from, to }]) => `${query.replace(/^autovacuum: /, '')} (${from.toFixed(0)}–${to.toFixed(0)} s)`).join('; ');
 try {
   await admin.connect();
+  await watcher.connect();
   await admin.query('SET statement_timeout = 0');
   const all = knownMigrations();
   await migrate(server.url, { direction: 'up', count: all.findIndex((name) => name.endsWith('_create-job-rollups')) });
@@ -125,6 +147,8 @@ try {
 
   for (const shape of SHAPES) {
     log(`shape ${shape}`);
+    vacuums = new Map();
+    shapeStarted = performance.now();
     let catchUp: LoadSummary | undefined;
     let catchUpPending = 0;
     let drainS = 0;
@@ -206,12 +230,13 @@ try {
     const mismatches = checks.filter((c) => !c.endsWith('equal') && !c.includes('equal ('));
     log(mismatches.length ? `ORACLE MISMATCH: ${mismatches.join(' | ')}` : 'every answer checked equals the raw oracle');
 
-    results[shape] = { singles, crowdOff, crowdOn, hello: helloCrowd.per_s, insertS, catchUp, catchUpPending, drainS, checks };
+    log(`autovacuum during the shape: ${vacuumsSeen()}`);
+    results[shape] = { singles, crowdOff, crowdOn, hello: helloCrowd.per_s, insertS, catchUp, catchUpPending, drainS, checks, autovacuum: Object.fromEntries(vacuums) };
     const ratio = (x: number) => `${((x / helloCrowd.per_s) * 100).toFixed(1)} %`;
     sections.push(
       `### ${shape}${shape === 'burst' ? ` (+${Math.round(ROWS / 10).toLocaleString('en')} rows in the last hour, one INSERT)` : shape === 'backlog' ? ` (+${Math.round(ROWS / 10).toLocaleString('en')} rows in the last hour, 10,000 a statement, no folder running)` : shape === 'late' ? ` (+${Math.round(ROWS / 20).toLocaleString('en')} rows 1 h–7 d late, 2,000 up to 5 min ahead)` : ''}`,
       '',
-      `Load average ${(await machine(server.url)).load} after the shape's reads.`,
+      `Load average ${(await machine(server.url)).load} after the shape's reads. Autovacuum during the shape (seconds from its start): ${vacuumsSeen()}.`,
       '',
       ...(insertS ? [`Inserted in ${insertS.toFixed(1)} s; ${catchUpPending.toLocaleString('en')} rows pending right after.`, ''] : []),
       ...(catchUp && catchUp.requests > 0
@@ -262,7 +287,9 @@ try {
   );
   log(`wrote ${values.report}`);
 } finally {
+  clearInterval(watchVacuums);
   for (const child of children) await child.stop();
+  await watcher.end().catch(() => {});
   await admin.end().catch(() => {});
   await server.stop();
   await rm(dir, { recursive: true, force: true });
