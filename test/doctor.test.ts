@@ -80,6 +80,7 @@ t.test('§1 a fold backlog: doctor fails naming the command that drains it', asy
   t.match(failures(broken), [/^FAIL  rollup fold keeps up: more than 100000 inserted rows wait/], 'only the backlog fails: reads stay exact');
   const fix = /fix: npm run rollup -- (\w+)/.exec(broken.stdout)?.[1];
   t.equal(fix, 'fold', 'the doctor names the command');
+  t.match(broken.stdout, /pg_stat_progress_vacuum/, 'and where to look when a running fold drains slowly');
   const folded = await runScript('rollup', [fix!], env);
   t.ok(Number(/folded (\d+) pending rows/.exec(folded.stdout)?.[1]) > 100_000, 'it folds the backlog', { output: folded.stdout });
   t.equal(await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM job_rollup_pending`), 0, 'none left');

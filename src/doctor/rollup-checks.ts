@@ -35,6 +35,8 @@ export function foldBacklogCheck(pool: DatabasePool): Check {
       return fail(name, `more than ${PENDING_MAX_ROWS} inserted rows wait in job_rollup_pending; every metrics read scans them`, [
         'cause: no service folds (none running, or all started with ROLLUP_FOLD_INTERVAL_MS=0), or its folds fail (see its log)',
         'fix: npm run rollup -- fold   (moves them now, in batches; then keep one service running with folding on)',
+        // Run 14 of docs/BENCHMARKS.md: a 1M backlog drained in 41 s beside a vacuum of the big table, 12 s without.
+        'slow to drain while a service folds (≈ 180k rows/s alone): psql `SELECT relid::regclass, phase FROM pg_stat_progress_vacuum;` shows a vacuum sharing the cores; let it finish',
       ]);
     },
   };
