@@ -77,18 +77,13 @@ const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Da
  * 666 functions to run for under 10 ms (docs/BENCHMARKS.md, "JIT"). Options already in the URL come
  * after, so `options=-c jit=on` there turns it back on.
  *
- * work_mem is 16MB, not the server's default 4MB: the planner expects the pending rows' groups
- * (state × reason × bin) to number tens of thousands, so at 4MB it sorts them, on disk, instead of
- * hashing the few thousand there are; a worker's read of 350k pending rows took 450 ms instead of
- * 216 ms. Reads use it for a few hash tables and at most one sort (exact percentiles).
- *
  * The server also sends TCP keepalives on an idle session after a minute (ignored on a Unix
  * socket): the warm connections (`warmConnections`) sit idle for hours, and load balancers and NATs
  * drop idle flows silently after 4–6 minutes; a request sent on such a connection would hang.
  */
 export function withSessionOptions(url: string, genericPlans = false): string {
   const parsed = new URL(url);
-  const ours = `-c jit=off -c work_mem=16MB -c tcp_keepalives_idle=60${genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`;
+  const ours = `-c jit=off -c tcp_keepalives_idle=60${genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`;
   const given = parsed.searchParams.get('options');
   parsed.searchParams.set('options', given ? `${ours} ${given}` : ours);
   return parsed.toString();
