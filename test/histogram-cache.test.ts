@@ -113,15 +113,20 @@ await t.test('a window not read before is told the versions its neighbours read'
     await check(t, label, worker, cache, hours);
     return cache.used.sent - before;
   };
-  const first = await sentBy('30 days', 720);
+  // Neighbours share their rollup rows only away from the day's and the month's edges: windows of
+  // about 20 days (no whole month) starting near noon UTC whatever the time now, an hour apart.
+  // (30- and 29-day windows ending just after midnight shared nearly nothing: one starts a day's
+  // 23 hour rows, the other the next day's; on the 1st, one holds a month row, the other its days.)
+  const hours = 480 + ((new Date().getUTCHours() + 12) % 24);
+  const first = await sentBy(`${hours} h`, hours);
   t.ok(first > 10, `the first window is sent every histogram (${first})`);
-  const near = await sentBy('29 days', 696);
+  const near = await sentBy(`${hours - 1} h`, hours - 1);
   t.ok(near < first / 2, `a shorter window, never read, is sent few (${near} of ${first})`);
-  t.ok((await sentBy('31 days', 744)) < first / 2, 'and so is a longer one');
-  t.ok((await sentBy('30 days, a worker', 720, SHOWTIME)) > 10, "another scope's versions are not offered");
-  // Three windows at most: 720 h (the least recently used) is forgotten, its neighbours stay.
-  await sentBy('35 days', 840);
-  t.ok((await sentBy('30 days again', 720)) < first / 2, 'a forgotten window still finds neighbours');
+  t.ok((await sentBy(`${hours + 1} h`, hours + 1)) < first / 2, 'and so is a longer one');
+  t.ok((await sentBy(`${hours} h, a worker`, hours, SHOWTIME)) > 10, "another scope's versions are not offered");
+  // Three windows at most: the first (the least recently used) is forgotten, its neighbours stay.
+  await sentBy(`${hours + 120} h`, hours + 120);
+  t.ok((await sentBy(`${hours} h again`, hours)) < first / 2, 'a forgotten window still finds neighbours');
   await write(spread(300, 3 * DAY_S, 20 * DAY_S, 3_000));
   await check(t, 'after late rows, near a window read before', undefined, cache, 700);
 });
