@@ -100,14 +100,16 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       scope,
       horizonSql(retentionDays),
     )},
-    raw AS (${edgeRows(scope)}),
+    raw AS NOT MATERIALIZED (${edgeRows(scope)}),
     pending AS NOT MATERIALIZED (${pendingRows(scope)}),
     -- The raw edges and the pending rows, summed per (state, reason, bin) with their signs: a few
     -- hundred groups however many rows a burst left pending. Maxima by part (window-pieces.ts): rows
     -- kept outside the flipped buckets (0), and of the first (1) and last (2) bucket, those added
-    -- and those taken away. Pending rows (all added) are grouped on their own first, with four
-    -- aggregates instead of nine, by the bin they stored: a read during a backlog of 1M rows takes
-    -- a third less than working each bin out and summing all rows with the edges'.
+    -- and those taken away. Raw and pending rows are each grouped on their own first, with four
+    -- aggregates instead of nine (pending rows by the bin they stored): a read during a backlog of
+    -- 1M rows takes a third less than summing all rows with the edges', and a window starting in a
+    -- minute of 30k rows 12-25 % less. raw is not materialized: exact_pct's copy of it is skipped
+    -- by a one-time filter unless the percentiles are exact.
     loose AS (
       SELECT state, reason, bin, sum(n) AS n, sum(read) AS read,
              coalesce(sum(durations), 0) AS durations, coalesce(sum(duration_sum), 0) AS duration_sum,
@@ -115,10 +117,9 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
              max(mx) FILTER (WHERE sign < 0 AND part = 1) AS removed_max_1,
              max(mx) FILTER (WHERE sign < 0 AND part = 2) AS removed_max_2
       FROM (
-        SELECT state, reason, bin, sign AS n, 1 AS read,
-               CASE WHEN duration_ms IS NOT NULL THEN sign ELSE 0 END AS durations, sign * duration_ms::bigint AS duration_sum,
-               duration_ms AS mx, sign, part
-        FROM raw
+        SELECT state, reason, bin, sign * count(*) AS n, count(*) AS read, sign * count(duration_ms) AS durations,
+               sign * sum(duration_ms::bigint) AS duration_sum, max(duration_ms) AS mx, sign, part
+        FROM raw GROUP BY 1, 2, 3, sign, part
         UNION ALL
         SELECT state, reason, bin, count(*), count(*), count(duration_ms), sum(duration_ms::bigint),
                max(duration_ms), 1, part
