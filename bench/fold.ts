@@ -33,14 +33,17 @@ try {
   };
   // Minute rollups older than 792 h are deleted by each fold at its own now(): the digest leaves
   // out the hour after that line, which a fold later in the run may already have crossed.
-  const { rows: [{ cutoff }] } = await client.query(`SELECT (now() - interval '791 hours')::text AS cutoff`);
-  /** md5 of a rollup table's rows (`columns` of `table`), minutes before the cutoff left out. */
+  const { rows: [{ cutoff, tenCutoff }] } = await client.query(
+    `SELECT (now() - interval '791 hours')::text AS cutoff, (now() - interval '25 hours')::text AS "tenCutoff"`,
+  );
+  /** md5 of a rollup table's rows (`columns` of `table`), minutes and ten seconds before their cutoffs left out. */
   const digest = async (table: string, columns: string) =>
     (
       await client.query(
         `SELECT md5(string_agg(r::text, ',' ORDER BY r::text)) AS d FROM (
-           SELECT ${columns} FROM ${table} WHERE grain <> 'minute' OR bucket >= $1::timestamptz) r`,
-        [cutoff],
+           SELECT ${columns} FROM ${table}
+           WHERE (grain <> 'minute' OR bucket >= $1::timestamptz) AND (grain <> 'ten_seconds' OR bucket >= $2::timestamptz)) r`,
+        [cutoff, tenCutoff],
       )
     ).rows[0].d as string;
   const rollupsDigest = async () =>

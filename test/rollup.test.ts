@@ -169,6 +169,24 @@ t.test('verify and the audit catch a tampered rollup; a rebuild repairs it', asy
   t.same(await auditRollups(audit), [], 'so does the audit');
 });
 
+t.test('the audit catches a ten-second row that still sums to its minute', async (t) => {
+  // Ten rows of one worker in one ten seconds two hours ago: a row moved from cancelled to completed
+  // keeps the minute whole (what reads check), so only the audit's comparison can see it.
+  const at = new Date(Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000 + 1_000).toISOString();
+  await insertRows(db.pool, Array.from({ length: 10 }, (_, i) => ({
+    job_id: nextJob++, worker: 'ten.Worker', state: i % 2 === 0 ? 'completed' as const : 'cancelled' as const, duration_ms: 5 + i, age_s: 0, at: Date.parse(at) + i,
+  })));
+  await foldPending(db.pool);
+  t.same(await auditRollups(audit), [], 'the rollups equal a rebuild');
+  const { rowCount } = await db.pool.query(sql.unsafe`
+    UPDATE job_rollups SET completed = completed + 1, cancelled = cancelled - 1
+    WHERE grain = 'ten_seconds' AND worker = 'ten.Worker' AND bucket = date_bin('10 seconds', ${at}::timestamptz, timestamptz '2000-01-01 00:00:00+00')`);
+  t.equal(rowCount, 1, 'one ten-second row tampered');
+  t.match((await auditRollups(audit)).join('\n'), /ten_seconds/, 'the audit names it');
+  await rebuildRollups(audit);
+  t.same(await auditRollups(audit), [], 'a rebuild repairs it');
+});
+
 t.test('the service folds inserted rows into the rollups in the background; no answer changes', async (t) => {
   const pending = () => db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM job_rollup_pending`);
   const answer = async (app: Awaited<ReturnType<typeof startTestApp>>) => {

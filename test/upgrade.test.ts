@@ -176,3 +176,34 @@ t.test('an install at every earlier step of this release upgrades to a fresh ins
     });
   }
 });
+
+t.test('the upgrade to ten-second rollups sums the last 26 hours: every recent minute is whole', async (t) => {
+  // Rows folded before migration 1764070000000 (one dense minute two hours ago, a few an hour over
+  // two days) and some pending at the upgrade: afterwards every minute of the last day that holds
+  // rows has ten-second rows summing to it, so reads use them (window-pieces.ts), for every worker.
+  const all = knownMigrations();
+  const last = all.indexOf('1764070000000_ten-second-rollups');
+  const dir = await mkdtemp(join(tmpdir(), 'job-metrics-release-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await cp(MIGRATIONS_DIR, dir, { recursive: true, filter: (source) => !all.slice(last).some((name) => source.endsWith(`${name}.ts`)) });
+  const db = await newDatabase(t);
+  await migrate(db.url, { direction: 'up', dir });
+  const minute = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000;
+  const rows = (from: number, count: number, step: number, first: number): TestRow[] =>
+    Array.from({ length: count }, (_, i): TestRow => {
+      const results: TestRow['results'] = i % 4 === 0 ? { ok: true } : { cancel_reason: i % 5 === 0 ? null : 'movie not matched' };
+      return { job_id: first + i, worker: [SHOWTIME, MAILER, UNICODE_WORKER][i % 3]!, state: i % 4 === 0 ? 'completed' : 'cancelled', results, duration_ms: 100 + i, age_s: 0, at: from + i * step };
+    });
+  await insertRows(db.pool, [...rows(minute, 1_500, 40, 1), ...rows(Date.now() - 48 * 3_600_000, 200, 860_000, 10_000)]);
+  await db.pool.query(sql.unsafe`SELECT job_rollup_fold()`);
+  await insertRows(db.pool, rows(minute + 5_000, 50, 100, 20_000));
+  t.same(await migrate(db.url, { direction: 'up' }), all.slice(last), 'the upgrade runs');
+  const minutes = await db.pool.any(sql.type(z.object({ worker: z.string().nullable(), whole: z.boolean() }))`
+    SELECT m.worker, m.completed + m.retryable + m.discarded + m.cancelled + m.snoozed = coalesce((
+      SELECT sum(s.completed + s.retryable + s.discarded + s.cancelled + s.snoozed) FROM job_rollups s
+      WHERE s.grain = 'ten_seconds' AND s.worker IS NOT DISTINCT FROM m.worker AND s.bucket >= m.bucket AND s.bucket < m.bucket + interval '1 minute'), 0) AS whole
+    FROM job_rollups m WHERE m.grain = 'minute' AND m.bucket >= now() - interval '24 hours'`);
+  t.ok(minutes.length >= 4 * 2, `${minutes.length} recent minutes (every worker and each)`);
+  t.same(minutes.filter((m) => !m.whole), [], 'each of them whole');
+  t.same(await audit(db.url), [], 'the audit agrees');
+});

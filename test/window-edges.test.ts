@@ -6,6 +6,7 @@ import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 import { HistogramCache } from '../src/metrics/rollup/histogram-cache.ts';
 import { readRollupRow, rollupWindow } from '../src/metrics/rollup/rollup-metrics.ts';
 import { FLIP_MIN_ROWS } from '../src/metrics/rollup/window-pieces.ts';
+import { TEN_SECONDS_READ_HOURS } from '../src/metrics/rollup/rollup-upserts.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { MAILER, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
@@ -86,10 +87,12 @@ function check(t: Test, label: string, { answer, expected }: Awaited<ReturnType<
 }
 
 t.test('a window starting anywhere in a dense minute equals the oracle', async (t) => {
-  // B: a minute two hours ago. 20 rows a second from B − 1 min to B + 2 min (1,200 a minute), a few
-  // over the rest of the hour; the longest duration at B + 5 s, a tie of the next longest at
-  // B + 7 s and B + 40 s, and some rows left pending (not folded) in each part.
-  const B = Math.floor((Date.now() - 2 * HOUR) / MINUTE) * MINUTE;
+  // B: a minute 30 hours ago, before the ten-second rollups' reach (TEN_SECONDS_READ_HOURS). 20 rows
+  // a second from B − 1 min to B + 2 min (1,200 a minute), a few over the rest of the hour; the
+  // longest duration at B + 5 s, a tie of the next longest at B + 7 s and B + 40 s, and some rows
+  // left pending (not folded) in each part.
+  t.ok(30 > TEN_SECONDS_READ_HOURS, 'the minute lies before the ten-second rollups');
+  const B = Math.floor((Date.now() - 30 * HOUR) / MINUTE) * MINUTE;
   denseMinute = B;
   const rows: Row[] = [];
   for (let ms = -MINUTE; ms < 2 * MINUTE; ms += 50) rows.push(row(B + ms + 3, rows.length));
@@ -119,6 +122,69 @@ t.test('a window starting anywhere in a dense minute equals the oracle', async (
     const firstRead = flipped ? removed(k) : kept(k);
     t.ok(rawRows >= firstRead && rawRows <= firstRead + 200, `B + ${k} ms: ${rawRows} rows read, ${flipped ? 'flipped' : 'as it is'} (${firstRead} on that side)`);
   }
+});
+
+t.test('a window starting anywhere in a dense minute of the last day reads ten seconds of raw rows at most', async (t) => {
+  // D: a minute four hours ago. 140 rows a second from D − 20 s to D + 80 s (1,400 in ten seconds,
+  // dense enough to flip), folded; the longest duration at D + 12 s, a tie of the next longest at
+  // D + 14 s and D + 50 s; a row a second left pending.
+  const D = Math.floor((Date.now() - 4 * HOUR) / MINUTE) * MINUTE;
+  const rows: Row[] = [];
+  for (let ms = -20_000; ms < 80_000; ms += 7) rows.push(row(D + ms + 3, written.length + rows.length));
+  rows.push(row(D + 12_000 + 1, written.length + rows.length, 9_000_000), row(D + 14_000 + 1, written.length + rows.length + 1, 8_000_000));
+  rows.push(row(D + 50_000 + 1, written.length + rows.length + 2, 8_000_000));
+  await insertAt(db.pool, rows);
+  await foldPending(db.pool);
+  await insertAt(db.pool, Array.from({ length: 100 }, (_, i) => row(D - 20_000 + i * 1_000 + 11, written.length + i)));
+  const tens = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int AS n FROM job_rollups WHERE grain = 'ten_seconds' AND worker IS NULL
+      AND bucket >= ${new Date(D).toISOString()}::timestamptz AND bucket < ${new Date(D + MINUTE).toISOString()}::timestamptz`);
+  t.equal(tens, 6, 'the fold wrote the minute as six ten-second rows');
+
+  const inRange = (from: number, to: number, left: boolean) =>
+    written.filter((r) => (left ? r.at >= from && r.at <= to : r.at > from && r.at < to)).length;
+  for (const k of [0, 1_000, 4_999, 5_001, 11_000, 13_000, 15_000, 29_999, 45_000, 51_000, 59_999]) {
+    for (const worker of [undefined, SHOWTIME, UNICODE_WORKER]) {
+      check(t, `t_from = D + ${k} ms, ${worker ?? 'system'}`, await windowFrom(D + k, 1, worker));
+    }
+    const { rawRows } = await windowFrom(D + k, 1);
+    const s0 = D + Math.floor(k / 10_000) * 10_000;
+    const flipped = k - (s0 - D) < 5_000;
+    // Rows read raw: the side of the ten seconds that is read, then the pending rows of the other
+    // pieces (one a second) and the end's partial minute.
+    const firstRead = flipped ? inRange(s0, D + k, true) : inRange(D + k, s0 + 10_000, false);
+    t.ok(rawRows >= firstRead && rawRows <= firstRead + 150, `D + ${k} ms: ${rawRows} rows read, ${flipped ? 'flipped' : 'as it is'} (${firstRead} on that side)`);
+  }
+
+  // An UPDATE in the minute drops its ten-second rows: it is read a minute's way again, still exact.
+  const moved = written.filter((r) => r.at > D + 20_000 && r.at < D + 21_000 && r.state !== 'completed').slice(0, 5);
+  for (const r of moved) r.state = 'completed';
+  await db.pool.query(sql.unsafe`UPDATE job_execution_summaries SET state = 'completed' WHERE job_id = ANY(${sql.array(moved.map((r) => r.job_id), 'int8')})`);
+  const kept = (k: number) => written.filter((r) => r.at > D + k && r.at < D + MINUTE).length;
+  for (const k of [13_000, 45_000]) {
+    for (const worker of [undefined, SHOWTIME]) check(t, `after the UPDATE, t_from = D + ${k} ms, ${worker ?? 'system'}`, await windowFrom(D + k, 1, worker));
+  }
+  const { rawRows } = await windowFrom(D + 45_000, 1);
+  t.ok(rawRows >= kept(45_000), `after the UPDATE the minute is read as before: ${rawRows} rows read (${kept(45_000)} after t_from)`);
+  // A DELETE elsewhere in the last day drops that minute's too; new rows folded later do not make
+  // the minute whole again.
+  const E = D + 5 * MINUTE;
+  await insertAt(db.pool, Array.from({ length: 1_200 }, (_, i) => row(E + i * 40 + 3, written.length + i)));
+  await foldPending(db.pool);
+  check(t, 'a second dense minute', await windowFrom(E + 30_000, 1));
+  const afterStart = () => written.filter((r) => r.at > E + 30_000 && r.at < E + MINUTE).length;
+  const tenSide = written.filter((r) => r.at > E + 30_000 && r.at < E + 40_000).length;
+  const before = (await windowFrom(E + 30_000, 1)).rawRows;
+  t.ok(before < afterStart() && before <= tenSide + 150, `read by its ten-second rows: ${before} rows (${tenSide} up to the next ten seconds)`);
+  const gone = written.filter((r) => r.at > E && r.at < E + 1_000).map((r) => r.job_id);
+  await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE job_id = ANY(${sql.array(gone, 'int8')})`);
+  written.splice(0, written.length, ...written.filter((r) => !gone.includes(r.job_id)));
+  await insertAt(db.pool, Array.from({ length: 30 }, (_, i) => row(E + 20_000 + i * 100 + 7, written.length + i)));
+  await foldPending(db.pool);
+  for (const k of [2_000, 30_000, 55_000]) check(t, `after the DELETE, t_from = E + ${k} ms`, await windowFrom(E + k, 1));
+  const after = (await windowFrom(E + 30_000, 1)).rawRows;
+  t.ok(after >= afterStart(), `after the DELETE the minute is read as before: ${after} rows (${afterStart()} to its end)`);
+  await foldPending(db.pool);
 });
 
 t.test('a pending row in a flipped bucket counts for the max only inside the window', async (t) => {
@@ -254,15 +320,19 @@ t.test('random dense edges after deletes and updates equal the oracle', async (t
     await insertAt(db.pool, rows.slice(0, folded));
     await foldPending(db.pool);
     await insertAt(db.pool, rows.slice(folded));
-    // DELETE and UPDATE fold first, then change the rollups, recomputing the max of what lost a row.
-    const gone = new Set(written.filter(() => random() < 0.05).map((r) => r.job_id));
-    for (const r of written.filter((r) => r.duration_ms === 9_000_000)) if (random() < 0.5) gone.add(r.job_id);
-    await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE job_id = ANY(${sql.array([...gone], 'int8')})`);
-    written.splice(0, written.length, ...written.filter((r) => !gone.has(r.job_id)));
-    const changed = written.filter(() => random() < 0.03);
-    for (const r of changed) r.duration_ms = pick(DURATIONS);
-    for (const r of changed) {
-      await db.pool.query(sql.unsafe`UPDATE job_execution_summaries SET duration_ms = ${r.duration_ms ?? null} WHERE job_id = ${r.job_id}`);
+    // DELETE and UPDATE fold first, then change the rollups, recomputing the max of what lost a row;
+    // they drop the minute's ten-second rows. Odd rounds leave them, so windows starting in B read
+    // its ten-second rows when 1,000 or more are folded there.
+    if (round % 2 === 0) {
+      const gone = new Set(written.filter(() => random() < 0.05).map((r) => r.job_id));
+      for (const r of written.filter((r) => r.duration_ms === 9_000_000)) if (random() < 0.5) gone.add(r.job_id);
+      await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE job_id = ANY(${sql.array([...gone], 'int8')})`);
+      written.splice(0, written.length, ...written.filter((r) => !gone.has(r.job_id)));
+      const changed = written.filter(() => random() < 0.03);
+      for (const r of changed) r.duration_ms = pick(DURATIONS);
+      for (const r of changed) {
+        await db.pool.query(sql.unsafe`UPDATE job_execution_summaries SET duration_ms = ${r.duration_ms ?? null} WHERE job_id = ${r.job_id}`);
+      }
     }
     await insertAt(db.pool, Array.from({ length: 40 }, (_, i) => row(B + Math.floor(random() * MINUTE), i, pick(DURATIONS))));
     for (let w = 0; w < 6; w++) {

@@ -164,7 +164,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     ),
     totals AS (
       SELECT s.*, greatest(s.other_max,
-        ${keptMax(scope, '1', sql.fragment`k.inserted_at > p.t_from AND k.inserted_at < p.m1 AND k.inserted_at <= p.t_to`)},
+        ${keptMax(scope, '1', sql.fragment`k.inserted_at > p.t_from AND k.inserted_at < p.x1 AND k.inserted_at <= p.t_to`)},
         ${keptMax(scope, '2', sql.fragment`k.inserted_at >= p.m2 AND k.inserted_at <= p.t_to AND k.inserted_at > p.t_from`)}) AS duration_max
       FROM sums s
     ),

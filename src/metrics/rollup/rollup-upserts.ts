@@ -4,7 +4,7 @@
  * file must add rows exactly as `job_rollup_fold()` does (test/rollup.test.ts compares them).
  *
  * The rollups, kept exact inside PostgreSQL. `job_rollups` holds one row per (grain, worker,
- * bucket) — grain minute (recent only), hour, day or month in UTC, worker NULL for "every worker" —
+ * bucket) — grain ten_seconds or minute (recent only), hour, day or month in UTC, worker NULL for "every worker" —
  * with counts per state, duration count / sum / max, a sparse histogram `hist` = {{bin, count}, …}
  * (histogram.ts) and `latest`, an upper bound of its rows' inserted_at (exact until a row is deleted):
  * the bucket holding now() is whole once `latest` ≤ now().
@@ -22,7 +22,7 @@
  * One advisory lock serialises folds, bulk inserts and UPDATE/DELETE appliers; small inserts never
  * take it.
  */
-export const GRAINS = ['minute', 'hour', 'day', 'month'] as const;
+export const GRAINS = ['ten_seconds', 'minute', 'hour', 'day', 'month'] as const;
 export type Grain = (typeof GRAINS)[number];
 
 /**
@@ -34,6 +34,16 @@ export type Grain = (typeof GRAINS)[number];
 export const MINUTE_KEEP_HOURS = 792;
 export const MINUTE_READ_HOURS = 768;
 
+/**
+ * Ten-second rollups (migration 1764070000000) serve the start of windows that start within
+ * TEN_SECONDS_READ_HOURS in a dense minute, so a raw read there covers at most ten seconds. Writers
+ * group rows stamped within TEN_SECONDS_KEEP_HOURS per ten seconds; the UPDATE/DELETE appliers do not
+ * keep these rows up to date but drop them, so a reader uses a minute's ten-second rows only when
+ * they sum to the minute's row (window-pieces.ts).
+ */
+export const TEN_SECONDS_KEEP_HOURS = 26;
+export const TEN_SECONDS_READ_HOURS = 24;
+
 const STATE_COLUMNS = ['completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const;
 
 /** The key of the advisory lock that serialises folds and UPDATE/DELETE appliers (any constant, documented). */
@@ -44,52 +54,84 @@ const rowFields = (alias: string) =>
   `${alias}.inserted_at, ${alias}.worker, ${alias}.state, CASE WHEN ${alias}.state = 'cancelled' THEN ${alias}.results ->> 'cancel_reason' END AS reason, ${alias}.duration_ms`;
 
 const MIDNIGHT = `timestamptz '2000-01-01 00:00:00+00'`;
-/** Which grouping set of `binned` a row came from: its grain ("every worker" is GROUPING(worker) = 1). */
-const grainOf = `CASE WHEN GROUPING(minute) = 0 THEN 'minute' WHEN GROUPING(hour) = 0 THEN 'hour'
+/** Which grouping set a row came from: its grain ("every worker" is GROUPING(worker) = 1). */
+const grainOf = `CASE WHEN GROUPING(ten) = 0 THEN 'ten_seconds' WHEN GROUPING(minute) = 0 THEN 'minute' WHEN GROUPING(hour) = 0 THEN 'hour'
         WHEN GROUPING(day) = 0 THEN 'day' ELSE 'month' END`;
-const groupingSets = (key: string) => GRAINS.map((g) => `(${g}, worker, ${key}), (${g}, ${key})`).join(',\n        ');
-const recentEnough = `grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours'`;
+/** The column of `spread` that holds each grain's bucket. */
+const bucketColumn = (grain: Grain) => (grain === 'ten_seconds' ? 'ten' : grain);
+/** Every grain, per worker and for "every worker", each set keyed also by `key` when given. */
+const groupingSets = (key: string) =>
+  GRAINS.map((g) => [bucketColumn(g), key].filter(Boolean).join(', ')).map((k) => `(${k}, worker), (${k})`).join(',\n        ');
+const recentEnough = `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')
+      AND (grain <> 'ten_seconds' OR bucket >= now() - interval '${TEN_SECONDS_KEEP_HOURS} hours')`;
+
+/** Each grain's bucket beside `ten` (ten seconds, or the minute for rows older than the keep). */
+const spreadColumns = `date_bin('1 minute', ten, ${MIDNIGHT}) AS minute, date_bin('1 hour', ten, ${MIDNIGHT}) AS hour,
+      date_bin('1 day', ten, ${MIDNIGHT}) AS day, date_trunc('month', ten, 'UTC') AS month`;
+/**
+ * (grain, bucket, worker) of a GROUPING SETS row (worker NULL: "every worker"), and `set`, which
+ * grain as an integer: sorting hundreds of thousands of histogram bins by the grain's text cost a
+ * third of the fold.
+ */
+const setKey = `${grainOf} AS grain, coalesce(ten, minute, hour, day, month) AS bucket, worker,
+      GROUPING(ten, minute, hour, day, month) AS set`;
 
 /**
  * One statement that adds `rows` (inserted_at, worker, state, reason, duration_ms; worker never
- * NULL) to the rollups, as `job_rollup_fold()` does since migration 1764050000000: grouped once per
- * (minute, worker, state, reason, bin), then summed into every grain and "every worker" by GROUPING
- * SETS. Rows are locked in one global order (grain, worker, bucket[, reason]): concurrent writers
- * queue, never deadlock. Its result is the number of rows added.
+ * NULL) to the rollups, as `job_rollup_fold()` does since migration 1764070000000. The rows are
+ * grouped once per (ten seconds, worker, state, reason, bin) — per minute for rows older than
+ * TEN_SECONDS_KEEP_HOURS, whose ten-second sets are filtered out — and then three ways, each
+ * summed into every grain and "every worker" by GROUPING SETS: the counts, sums and maxima per
+ * (ten seconds, worker), a few thousand groups; the histogram bins per (ten seconds, worker, bin),
+ * with one sum each; the reasons of cancelled rows. Summing every column per bin, as the fold
+ * before it did, cost twice as much once ten seconds made the groups many. Rows are locked in one
+ * global order (grain, worker, bucket[, reason]): concurrent writers queue, never deadlock. Its
+ * result is the number of rows added.
  */
 export function addRowsSql(rows: string): string {
   return `WITH
   changed AS (${rows}),
   fine AS (
-    SELECT date_bin('1 minute', inserted_at, ${MIDNIGHT}) AS minute, worker, state, reason,
-           job_rollup_bin(duration_ms) AS bin, count(*) AS n, sum(duration_ms::bigint) AS dur_sum,
+    SELECT date_bin(CASE WHEN inserted_at >= now() - interval '${TEN_SECONDS_KEEP_HOURS} hours' THEN interval '10 seconds' ELSE interval '1 minute' END,
+             inserted_at, ${MIDNIGHT}) AS ten, worker, state, reason,
+           job_rollup_bin(duration_ms) AS bin, count(*) AS n, count(duration_ms) AS durations, sum(duration_ms::bigint) AS dur_sum,
            max(duration_ms) AS dur_max, max(inserted_at) AS latest
     FROM changed GROUP BY 1, 2, 3, 4, 5
   ),
-  spread AS (
-    SELECT f.*, date_bin('1 hour', f.minute, ${MIDNIGHT}) AS hour,
-      date_bin('1 day', f.minute, ${MIDNIGHT}) AS day, date_trunc('month', f.minute, 'UTC') AS month
-    FROM fine f
+  totals AS (
+    SELECT ${setKey},
+      ${STATE_COLUMNS.map((s) => `coalesce(sum(n) FILTER (WHERE state = '${s}'), 0) AS ${s}`).join(',\n      ')},
+      sum(durations) AS dur_count, coalesce(sum(dur_sum), 0) AS dur_sum, max(dur_max) AS dur_max, max(latest) AS latest
+    FROM (
+      SELECT ten, worker, state, sum(n) AS n, sum(durations) AS durations, sum(dur_sum) AS dur_sum, max(dur_max) AS dur_max,
+        max(latest) AS latest, ${spreadColumns}
+      FROM fine GROUP BY ten, worker, state
+    ) f
+    GROUP BY GROUPING SETS (
+      ${groupingSets('')})
   ),
-  binned AS (
-    SELECT ${grainOf} AS grain,
-      worker, coalesce(minute, hour, day, month) AS bucket, bin,
-      ${STATE_COLUMNS.map((s) => `sum(n) FILTER (WHERE state = '${s}') AS ${s}`).join(',\n      ')},
-      sum(n) AS n, sum(dur_sum) AS dur_sum, max(dur_max) AS dur_max, max(latest) AS latest
-    FROM spread GROUP BY GROUPING SETS (
-      ${groupingSets('bin')})
+  hists AS (
+    SELECT set, bucket, worker COLLATE "C" AS worker, array_agg(ARRAY[bin, n::integer] ORDER BY bin) AS hist
+    FROM (
+      SELECT ${setKey}, bin, sum(n) AS n
+      FROM (
+        SELECT ten, worker, bin, sum(n) AS n, ${spreadColumns}
+        FROM fine WHERE bin IS NOT NULL GROUP BY ten, worker, bin
+      ) f
+      GROUP BY GROUPING SETS (
+        ${groupingSets('bin')})
+    ) b
+    GROUP BY set, bucket, worker COLLATE "C"
   ),
   stats AS (
     INSERT INTO job_rollups AS r (grain, worker, bucket, ${STATE_COLUMNS.join(', ')}, dur_count, dur_sum, dur_max, hist, latest)
-    SELECT grain, worker, bucket,
-      ${STATE_COLUMNS.map((s) => `coalesce(sum(${s}), 0)`).join(',\n      ')},
-      coalesce(sum(n) FILTER (WHERE bin IS NOT NULL), 0), coalesce(sum(dur_sum), 0), max(dur_max),
-      job_rollup_hist(array_agg(bin) FILTER (WHERE bin IS NOT NULL), array_agg(n::bigint) FILTER (WHERE bin IS NOT NULL)),
-      max(latest)
-    FROM binned
-    WHERE ${recentEnough}
-    GROUP BY grain, worker, bucket
-    ORDER BY grain, worker COLLATE "C", bucket
+    SELECT t.grain, t.worker, t.bucket, ${STATE_COLUMNS.map((s) => `t.${s}`).join(', ')},
+      t.dur_count, t.dur_sum, t.dur_max, coalesce(h.hist, '{}'), t.latest
+    FROM totals t
+    LEFT JOIN hists h ON h.set = t.set AND h.bucket = t.bucket AND (h.worker IS NULL) = (t.worker IS NULL)
+      AND coalesce(h.worker, '') = coalesce(t.worker, '')
+    WHERE ${recentEnough.replaceAll('grain', 't.grain').replaceAll('bucket', 't.bucket')}
+    ORDER BY t.grain, t.worker COLLATE "C", t.bucket
     ON CONFLICT (grain, worker, bucket) DO UPDATE SET
       ${STATE_COLUMNS.map((s) => `${s} = r.${s} + EXCLUDED.${s}`).join(',\n      ')},
       dur_count = r.dur_count + EXCLUDED.dur_count,
@@ -101,9 +143,11 @@ export function addRowsSql(rows: string): string {
   reasons AS (
     INSERT INTO job_rollup_reasons AS r (grain, worker, bucket, reason, n)
     SELECT grain, worker, bucket, reason, n FROM (
-      SELECT ${grainOf} AS grain,
-        worker, coalesce(minute, hour, day, month) AS bucket, reason, sum(n) AS n
-      FROM spread WHERE state = 'cancelled'
+      SELECT ${setKey}, reason, sum(n) AS n
+      FROM (
+        SELECT ten, worker, reason, sum(n) AS n, ${spreadColumns}
+        FROM fine WHERE state = 'cancelled' GROUP BY ten, worker, reason
+      ) f
       GROUP BY GROUPING SETS (
         ${groupingSets('reason')})
     ) x

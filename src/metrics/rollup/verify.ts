@@ -1,7 +1,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { windowMetricsQuery, type WindowMetricsRow } from '../window-metrics-query.ts';
 import { backfillRollups, type BackfillClient } from './backfill.ts';
-import { foldPendingSql, MINUTE_KEEP_HOURS } from './rollup-upserts.ts';
+import { foldPendingSql, MINUTE_KEEP_HOURS, TEN_SECONDS_KEEP_HOURS } from './rollup-upserts.ts';
 import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import { HistogramCache } from './histogram-cache.ts';
 import { readRollupRow, rollupWindow } from './rollup-metrics.ts';
@@ -57,18 +57,34 @@ const HORIZON_TEXT = `SELECT coalesce(greatest((SELECT pruned_before FROM job_re
   date_trunc('hour', now() - make_interval(days => $1::int), 'UTC')), '-infinity')::text AS h`;
 
 /**
- * Minutes past their keep are left to the next fold's cleanup, and no longer read: not compared.
- * Nor are buckets before the retention horizon (`$1`): there the rollups are the only record.
+ * Minutes and ten seconds past their keep are left to the next fold's cleanup, and no longer read:
+ * not compared. Nor are buckets before the retention horizon (`$1`): there the rollups are the only
+ * record. A minute's ten-second rows are compared only where the kept ones sum to the kept minute,
+ * the only ones a reader uses (older rows and UPDATE/DELETE leave a minute's incomplete on purpose).
  */
-const kept = `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours') AND bucket >= $1::timestamptz`;
+const compared = (table: string) => `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')
+  AND (grain <> 'ten_seconds' OR (bucket >= now() - interval '${TEN_SECONDS_KEEP_HOURS} hours' AND EXISTS (
+    SELECT FROM pg_temp.whole_minutes w WHERE w.worker IS NOT DISTINCT FROM ${table}.worker
+      AND w.minute = date_bin('1 minute', ${table}.bucket, timestamptz '2000-01-01 00:00:00+00'))))
+  AND bucket >= $1::timestamptz`;
+
+const TOTAL = 'completed + retryable + discarded + cancelled + snoozed';
+
+/** (worker, minute) whose ten-second rows in `rollups` sum to its minute row. */
+const wholeMinutesSql = (rollups: string) => `
+  CREATE TEMP TABLE whole_minutes ON COMMIT DROP AS
+  SELECT t.worker, t.minute FROM (
+    SELECT worker, date_bin('1 minute', bucket, timestamptz '2000-01-01 00:00:00+00') AS minute, sum(${TOTAL}) AS n
+    FROM ${rollups} WHERE grain = 'ten_seconds' GROUP BY 1, 2
+  ) t JOIN ${rollups} m ON m.grain = 'minute' AND m.worker IS NOT DISTINCT FROM t.worker AND m.bucket = t.minute AND m.${TOTAL.replaceAll(' + ', ' + m.')} = t.n`;
 
 const normalised = (rollups: string, reasons: string) => `
   SELECT 'stats' AS kind, grain, worker, bucket, NULL AS reason,
          ARRAY[completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, coalesce(dur_max, -1)] AS counts,
          hist
-  FROM ${rollups} WHERE completed + retryable + discarded + cancelled + snoozed <> 0 AND ${kept}
+  FROM ${rollups} WHERE ${TOTAL} <> 0 AND ${compared(rollups)}
   UNION ALL
-  SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${reasons} WHERE n <> 0 AND ${kept}`;
+  SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${reasons} WHERE n <> 0 AND ${compared(reasons)}`;
 
 const shadowTables = async (client: BackfillClient) => {
   await client.query('CREATE TEMP TABLE job_rollups (LIKE public.job_rollups INCLUDING ALL) ON COMMIT DROP');
@@ -94,6 +110,7 @@ export async function auditRollups(client: BackfillClient, limit = 20, retention
     await client.query(foldPendingSql());
     await client.query('ALTER TABLE pg_temp.job_rollups RENAME TO kept_rollups');
     await client.query('ALTER TABLE pg_temp.job_rollup_reasons RENAME TO kept_reasons');
+    await client.query(wholeMinutesSql('pg_temp.kept_rollups'));
     await shadowTables(client);
     await backfillRollups(client);
     const kept = normalised('pg_temp.kept_rollups', 'pg_temp.kept_reasons');

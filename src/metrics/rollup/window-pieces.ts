@@ -1,6 +1,6 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import type { scopeOf } from '../scope.ts';
-import { MINUTE_READ_HOURS } from './rollup-upserts.ts';
+import { MINUTE_READ_HOURS, TEN_SECONDS_READ_HOURS } from './rollup-upserts.ts';
 
 /**
  * Below this many rows in a window's first or last bucket its raw part is read as it is: a few
@@ -13,13 +13,16 @@ type Scope = ReturnType<typeof scopeOf>;
 /**
  * The window (t_from, t_to] cut into disjoint pieces, so each row is counted exactly once and no
  * piece read from raw rows grows with the rate:
- * - raw rows of (t_from, m1): under a minute when the window starts within the minute rollups'
- *   reach (MINUTE_READ_HOURS), else under an hour (old hours hold what a year spreads there). When
- *   t_from lies in the first half of that bucket [s0, m1) and the bucket holds FLIP_MIN_ROWS rows or
- *   more (`flip`), the piece is the bucket's rollup row minus the raw rows of [s0, t_from] instead
- *   (`sign` −1): a raw read then covers at most half the bucket. Counts, sums and histograms
- *   subtract; a max does not, so rollup-metrics-query.ts reads the kept part's max only when the
- *   bucket's max row was among those taken away and could be the window's max;
+ * - raw rows of (t_from, x1): under a minute when the window starts within the minute rollups'
+ *   reach (MINUTE_READ_HOURS), else under an hour (old hours hold what a year spreads there); under
+ *   ten seconds (`ten_start`) when it starts within TEN_SECONDS_READ_HOURS in a minute of
+ *   FLIP_MIN_ROWS rows or more whose ten-second rows sum to it (rollup-upserts.ts), and then the
+ *   ten-second rows of [x1, m1) follow; else x1 = m1. When t_from lies in the first half of that
+ *   bucket [s0, x1) and the bucket holds FLIP_MIN_ROWS rows or more (`flip`), the piece is the
+ *   bucket's rollup row minus the raw rows of [s0, t_from] instead (`sign` −1): a raw read then
+ *   covers at most half the bucket. Counts, sums and histograms subtract; a max does not, so
+ *   rollup-metrics-query.ts reads the kept part's max only when the bucket's max row was among those
+ *   taken away and could be the window's max;
  * - rollup rows of whole minutes, hours, days and months in between, nested: hours [hl, hh) inside
  *   the minutes [m1, m2), days [dl, dh) inside the hours, months [ml, mh) inside the days (an empty
  *   range sits at its parent's end); `top` ('hour', 'day' or 'month', a parameter) is the coarsest
@@ -36,7 +39,8 @@ type Scope = ReturnType<typeof scopeOf>;
  * counted at the hour rollups' granularity, the window starting (or ending) at the start of its UTC
  * hour (`start_pruned`, `end_pruned`), the same before and after pruning.
  *
- * The CTEs end in `ending` (one row: the bounds, the boundaries, `whole_end`, `flip`, `end_flip`).
+ * The CTEs end in `ending` (one row: the bounds, the boundaries, `ten_start`, `whole_end`, `flip`,
+ * `end_flip`).
  */
 export function windowSpans(
   tTo: FragmentSqlToken,
@@ -69,13 +73,28 @@ export function windowSpans(
         date_trunc('day', h2, 'UTC') AS d2
       FROM b1
     ),
+    -- Ten seconds at the start only where a minute's raw rows would cost more than its ten-second
+    -- rows (FLIP_MIN_ROWS), and only if those hold every row of the minute: the writers skip rows
+    -- older than their keep, and UPDATE/DELETE drop a minute's (rollup-upserts.ts). Materialized
+    -- like b2, so its subqueries run once.
+    b2t AS MATERIALIZED (
+      SELECT b.*, b.fine_start AND b.t_from >= now() - make_interval(hours => ${TEN_SECONDS_READ_HOURS}) AND coalesce(
+        (SELECT m.completed + m.retryable + m.discarded + m.cancelled + m.snoozed >= ${FLIP_MIN_ROWS}
+            AND m.completed + m.retryable + m.discarded + m.cancelled + m.snoozed = (
+              SELECT coalesce(sum(t.completed + t.retryable + t.discarded + t.cancelled + t.snoozed), 0) FROM job_rollups t
+              WHERE t.grain = 'ten_seconds' AND ${scope.rollups('t')} AND t.bucket >= m.bucket AND t.bucket < b.m1)
+         FROM job_rollups m WHERE m.grain = 'minute' AND ${scope.rollups('m')} AND m.bucket = b.m1 - interval '1 minute'),
+        false) AS ten_start
+      FROM b2 b
+    ),
     b3 AS (
       SELECT *,
+        CASE WHEN ten_start THEN date_bin('10 seconds', t_from, timestamptz '2000-01-01 00:00:00+00') + interval '10 seconds' ELSE m1 END AS x1,
         CASE WHEN date_trunc('month', d1, 'UTC') = d1 THEN d1
              ELSE date_trunc('month', date_trunc('month', d1, 'UTC') + interval '768 hours', 'UTC') END AS mo1,
         date_trunc('month', d2, 'UTC') AS mo2,
         CASE WHEN fine_end THEN 'minute' ELSE 'hour' END AS eg
-      FROM b2
+      FROM b2t
     ),
     b4 AS (
       SELECT *, CASE WHEN h1 < h2 THEN h1 ELSE m2 END AS hl, CASE WHEN h1 < h2 THEN h2 ELSE m2 END AS hh FROM b3
@@ -94,8 +113,8 @@ export function windowSpans(
     ),
     starts AS (
       SELECT *,
-        CASE WHEN fine_start THEN 'minute' ELSE 'hour' END AS sg,
-        m1 - CASE WHEN fine_start THEN interval '1 minute' ELSE interval '1 hour' END AS s0,
+        CASE WHEN ten_start THEN 'ten_seconds' WHEN fine_start THEN 'minute' ELSE 'hour' END AS sg,
+        x1 - CASE WHEN ten_start THEN interval '10 seconds' WHEN fine_start THEN interval '1 minute' ELSE interval '1 hour' END AS s0,
         m2 + CASE WHEN eg = 'minute' THEN interval '1 minute' ELSE interval '1 hour' END AS e1
       FROM spans
     ),
@@ -103,7 +122,7 @@ export function windowSpans(
       SELECT p.*, NOT p.end_pruned AND coalesce(
         (SELECT coalesce(e.latest <= p.t_to, false) FROM job_rollups e WHERE e.grain = p.eg AND ${scope.rollups('e')} AND e.bucket = p.m2),
         true) AS whole_end,
-        NOT p.start_pruned AND coalesce(p.s0 >= p.horizon, true) AND p.t_from - p.s0 < p.m1 - p.t_from
+        NOT p.start_pruned AND coalesce(p.s0 >= p.horizon, true) AND p.t_from - p.s0 < p.x1 - p.t_from
           AND ${denseBucket(scope, 'sg', 's0')} AS flip
       FROM starts p
     ),
@@ -122,7 +141,10 @@ const denseBucket = (scope: Scope, grain: string, bucket: string) => sql.fragmen
 
 /**
  * The rollup rows of the pieces, from `job_rollups` or `job_rollup_reasons` (needs `ending`), with
- * the columns asked for (a histogram is only decompressed where it is used).
+ * the columns asked for (a histogram is only decompressed where it is used). The ten-second piece
+ * names its grain through `ending` (`sg`), not as a literal: the fold's partial index on ten-second
+ * reasons then cannot serve it. With the literal, statistics from before any ten-second row existed
+ * made the planner scan that whole index for every read: +30 ms a read at 50k ten-second reasons.
  */
 export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: Scope, columns: readonly string[]): FragmentSqlToken {
   const table = sql.identifier([name]);
@@ -135,6 +157,8 @@ export function rollupPieces(name: 'job_rollups' | 'job_rollup_reasons', scope: 
     UNION ALL ${piece('day', 'dl', 'ml')} UNION ALL ${piece('day', 'mh', 'dh')}
     UNION ALL ${piece('hour', 'hl', 'dl')} UNION ALL ${piece('hour', 'dh', 'hh')}
     UNION ALL ${piece('minute', 'm1', 'hl')} UNION ALL ${piece('minute', 'hh', 'm2')}
+    UNION ALL SELECT ${selected}, 0 FROM ${table} t, ending p
+      WHERE p.ten_start AND t.grain = p.sg AND ${scope.rollups('t')} AND t.bucket >= p.x1 AND t.bucket < p.m1
     UNION ALL SELECT ${selected}, CASE WHEN p.whole_end THEN 0 ELSE 2 END FROM ${table} t, ending p
       WHERE (p.whole_end OR p.end_flip) AND t.grain = p.eg AND ${scope.rollups('t')} AND t.bucket = p.m2
     UNION ALL SELECT ${selected}, 1 FROM ${table} t, ending p WHERE p.flip AND t.grain = p.sg AND ${scope.rollups('t')} AND t.bucket = p.s0`;
@@ -149,7 +173,7 @@ export function edgeRows(scope: Scope): FragmentSqlToken {
   const fields = sql.fragment`s.inserted_at, s.state, CASE WHEN s.state = 'cancelled' THEN s.results ->> 'cancel_reason' END AS reason, s.duration_ms, job_rollup_bin(s.duration_ms) AS bin`;
   return sql.fragment`
     SELECT ${fields}, 1 AS sign, 0 AS part FROM job_execution_summaries s, ending p
-    WHERE NOT p.flip AND s.inserted_at > p.t_from AND s.inserted_at < p.m1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
+    WHERE NOT p.flip AND s.inserted_at > p.t_from AND s.inserted_at < p.x1 AND s.inserted_at <= p.t_to ${scope.rows('s')}
     UNION ALL
     SELECT ${fields}, -1, 1 FROM job_execution_summaries s, ending p
     WHERE p.flip AND s.inserted_at >= p.s0 AND s.inserted_at <= p.t_from ${scope.rows('s')}
@@ -172,8 +196,8 @@ export function edgeRows(scope: Scope): FragmentSqlToken {
 export function pendingRows(scope: Scope): FragmentSqlToken {
   return sql.fragment`
     SELECT q.inserted_at, q.state, q.reason, q.duration_ms, q.bin, 1 AS sign,
-      CASE WHEN p.flip AND q.inserted_at < p.m1 THEN 1 WHEN p.end_flip AND q.inserted_at >= p.m2 THEN 2 ELSE 0 END AS part
+      CASE WHEN p.flip AND q.inserted_at < p.x1 THEN 1 WHEN p.end_flip AND q.inserted_at >= p.m2 THEN 2 ELSE 0 END AS part
     FROM job_rollup_pending q, ending p
-    WHERE q.inserted_at >= CASE WHEN p.flip THEN p.s0 ELSE p.m1 END
+    WHERE q.inserted_at >= CASE WHEN p.flip THEN p.s0 ELSE p.x1 END
       AND (q.inserted_at < p.m2 OR (p.whole_end AND q.inserted_at <= p.t_to) OR (p.end_flip AND q.inserted_at < p.e1)) ${scope.rows('q')}`;
 }
