@@ -62,8 +62,12 @@ const bucketColumn = (grain: Grain) => (grain === 'ten_seconds' ? 'ten' : grain)
 /** Every grain, per worker and for "every worker", each set keyed also by `key` when given. */
 const groupingSets = (key: string) =>
   GRAINS.map((g) => [bucketColumn(g), key].filter(Boolean).join(', ')).map((k) => `(${k}, worker), (${k})`).join(',\n        ');
-const recentEnough = `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')
-      AND (grain <> 'ten_seconds' OR bucket >= now() - interval '${TEN_SECONDS_KEEP_HOURS} hours')`;
+/**
+ * Rows of grains every writer keeps at this age: minutes and ten seconds only recent ones. `of` is
+ * the table alias with its dot, or nothing.
+ */
+export const keptBuckets = (of = '') => `(${of}grain <> 'minute' OR ${of}bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')
+      AND (${of}grain <> 'ten_seconds' OR ${of}bucket >= now() - interval '${TEN_SECONDS_KEEP_HOURS} hours')`;
 
 /** Each grain's bucket beside `ten` (ten seconds, or the minute for rows older than the keep). */
 const spreadColumns = `date_bin('1 minute', ten, ${MIDNIGHT}) AS minute, date_bin('1 hour', ten, ${MIDNIGHT}) AS hour,
@@ -130,7 +134,7 @@ export function addRowsSql(rows: string): string {
     FROM totals t
     LEFT JOIN hists h ON h.set = t.set AND h.bucket = t.bucket AND (h.worker IS NULL) = (t.worker IS NULL)
       AND coalesce(h.worker, '') = coalesce(t.worker, '')
-    WHERE ${recentEnough.replaceAll('grain', 't.grain').replaceAll('bucket', 't.bucket')}
+    WHERE ${keptBuckets('t.')}
     ORDER BY t.grain, t.worker COLLATE "C", t.bucket
     ON CONFLICT (grain, worker, bucket) DO UPDATE SET
       ${STATE_COLUMNS.map((s) => `${s} = r.${s} + EXCLUDED.${s}`).join(',\n      ')},
@@ -151,7 +155,7 @@ export function addRowsSql(rows: string): string {
       GROUP BY GROUPING SETS (
         ${groupingSets('reason')})
     ) x
-    WHERE ${recentEnough}
+    WHERE ${keptBuckets()}
     ORDER BY grain, worker COLLATE "C", bucket, reason COLLATE "C"
     ON CONFLICT (grain, worker, bucket, job_rollup_reason_key(reason)) DO UPDATE SET n = r.n + EXCLUDED.n
   )

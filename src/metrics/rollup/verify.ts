@@ -1,7 +1,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { windowMetricsQuery, type WindowMetricsRow } from '../window-metrics-query.ts';
 import { backfillRollups, type BackfillClient } from './backfill.ts';
-import { foldPendingSql, MINUTE_KEEP_HOURS, TEN_SECONDS_KEEP_HOURS } from './rollup-upserts.ts';
+import { foldPendingSql, keptBuckets } from './rollup-upserts.ts';
 import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import { HistogramCache } from './histogram-cache.ts';
 import { readRollupRow, rollupWindow } from './rollup-metrics.ts';
@@ -62,10 +62,10 @@ const HORIZON_TEXT = `SELECT coalesce(greatest((SELECT pruned_before FROM job_re
  * record. A minute's ten-second rows are compared only where the kept ones sum to the kept minute,
  * the only ones a reader uses (older rows and UPDATE/DELETE leave a minute's incomplete on purpose).
  */
-const compared = (table: string) => `(grain <> 'minute' OR bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')
-  AND (grain <> 'ten_seconds' OR (bucket >= now() - interval '${TEN_SECONDS_KEEP_HOURS} hours' AND EXISTS (
+const compared = (table: string) => `${keptBuckets()}
+  AND (grain <> 'ten_seconds' OR EXISTS (
     SELECT FROM pg_temp.whole_minutes w WHERE w.worker IS NOT DISTINCT FROM ${table}.worker
-      AND w.minute = date_bin('1 minute', ${table}.bucket, timestamptz '2000-01-01 00:00:00+00'))))
+      AND w.minute = date_bin('1 minute', ${table}.bucket, timestamptz '2000-01-01 00:00:00+00')))
   AND bucket >= $1::timestamptz`;
 
 const TOTAL = 'completed + retryable + discarded + cancelled + snoozed';
