@@ -62,6 +62,37 @@ t.test('each query shape can use the index meant for it', async (t) => {
   }
 });
 
+t.test('the unknown-worker check probes the index even in a generic plan', async (t) => {
+  // Real statistics this time: two workers of 20,000 rows each. A prepared statement's generic plan
+  // then expects any worker to match 1 row in 2, and an EXISTS would scan the table for a name that
+  // has no rows at all (or only recent ones): the whole table, for every 404.
+  await client.query('BEGIN');
+  try {
+    await client.query(`
+      INSERT INTO job_execution_summaries (job_id, attempt, worker, queue, state, results, duration_ms, inserted_at)
+      SELECT 100000 + i, 1, 'W' || (i % 2), 'default', 'completed', '{}', 5, now() - make_interval(secs => i)
+      FROM generate_series(1, 40000) i`);
+    await client.query('ANALYZE job_execution_summaries');
+    await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+    const query = pgQuery(workerExistsQuery('Never.Seen'));
+    await client.query({ text: `PREPARE known_check AS ${query.text}` });
+    const params = query.values.map((v) => `'${String(v).replaceAll("'", "''")}'`).join(', ');
+    const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE known_check(${params})`);
+    const plan = rows[0]['QUERY PLAN'][0].Plan as PlanNode;
+    const scanned: string[] = [];
+    const walk = (n: PlanNode) => {
+      if (n['Node Type'] === 'Seq Scan') scanned.push(String(n['Relation Name']));
+      n.Plans?.forEach(walk);
+    };
+    walk(plan);
+    t.notOk(scanned.includes('job_execution_summaries'), `no sequential scan of the raw rows (scanned: ${scanned.join(', ') || 'none'})`);
+    t.ok(indexesUsed(plan).includes('idx_job_summaries_worker_inserted_at'), 'the worker index answers it');
+    await client.query('DEALLOCATE known_check');
+  } finally {
+    await client.query('ROLLBACK');
+  }
+});
+
 t.test('a reason longer than a B-tree entry can hold is still accepted', async (t) => {
   // Random text does not compress: 3,000 bytes exceed the 2,704-byte B-tree entry limit.
   const long = randomBytes(1500).toString('hex');
