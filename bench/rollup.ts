@@ -176,9 +176,12 @@ try {
   for (const batch of [1000, 1]) {
     const seconds = 15;
     const withTriggers = await withFolding(() => ingestRate(server.url, batch, 2, seconds, (job += 10_000_000)));
-    await admin.query(`ALTER TABLE job_execution_summaries DISABLE TRIGGER job_rollup_insert`);
+    await admin.query(`ALTER TABLE job_execution_summaries DISABLE TRIGGER USER`);
     const without = await ingestRate(server.url, batch, 2, seconds, (job += 10_000_000));
-    await admin.query(`ALTER TABLE job_execution_summaries ENABLE TRIGGER job_rollup_insert`);
+    // Rows no trigger saw are in no rollup: taken out again (no trigger sees that either), so the
+    // oracle below compares the rollups with the rows they were meant to count.
+    await admin.query(`DELETE FROM job_execution_summaries WHERE job_id >= $1 AND job_id < $2`, [job, job + 10_000_000]);
+    await admin.query(`ALTER TABLE job_execution_summaries ENABLE TRIGGER USER`);
     ingest.push(
       `| ${batch} | ${without.toFixed(0)} | ${withTriggers.rate.toFixed(0)} | ${((1 - withTriggers.rate / without) * 100).toFixed(0)} % ` +
         `| ${withTriggers.folded} rows folded; ${withTriggers.pendingLeft} pending at the end, folded in ${withTriggers.drainMs.toFixed(0)} ms |`,
@@ -187,6 +190,7 @@ try {
   }
   const drift = await verifyWindow(pool, 8760);
   log(`after ingest, 365 d system window against the raw oracle: ${drift.length === 0 ? 'equal' : drift.join('; ')}`);
+  if (drift.length > 0) process.exitCode = 1;
   await pool.end();
 
   console.log(`
