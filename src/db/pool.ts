@@ -32,6 +32,9 @@ export interface PoolOptions {
    * plans after five custom ones anyway (≈ 130 ms each on a new connection against ≈ 9 ms), or, for
    * the time series, keeps custom plans that run 2–3× slower than the generic one. Not for every
    * query: the TMDB analysis timed out on a generic plan (docs/BENCHMARKS.md).
+   * A statement sent here is planned without its parameters' values: check its plan that way
+   * (PREPARE, then EXPLAIN EXECUTE under force_generic_plan), not with literals. An `EXISTS` or
+   * `LIMIT` probe on a parameter is the known trap; see `workerKnown` in workers-query.ts.
    */
   genericPlans?: boolean;
   /**
