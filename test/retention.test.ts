@@ -147,7 +147,11 @@ t.test('RETENTION_DAYS=30 on a year of rows: every window answers the same befor
     return { answers, series };
   };
   // One transaction, so one now(): the windows before and after are the same instants. Each
-  // statement still sees what the pruner committed meanwhile.
+  // statement still sees what the pruner committed meanwhile. The pruner's horizon is the hour of
+  // its own now() − 30 days: a run that crossed a full hour would see it move an hour (05:00 before,
+  // 06:00 after, seen at 06:00 UTC), so a start in the last 30 s of an hour waits for the next.
+  const toNextHourMs = 3_600_000 - (Date.now() % 3_600_000);
+  if (toNextHourMs < 30_000) await new Promise((resolve) => setTimeout(resolve, toNextHourMs + 1_000));
   await db.pool.connect((connection) =>
     connection.transaction(async (tx) => {
       const { answers: before, series: seriesBefore } = await answersOf(tx);
