@@ -23,16 +23,24 @@ function label(node: PlanNode): string {
   return `${node['Node Type']}${index}${relation}`;
 }
 
-/** Every index the plan touches. */
-export function indexesUsed(node: PlanNode): string[] {
+/** The distinct values `pick` finds on the plan's nodes, sorted. */
+function collect(node: PlanNode, pick: (n: PlanNode) => string | undefined): string[] {
   const found = new Set<string>();
   const walk = (n: PlanNode) => {
-    if (n['Index Name']) found.add(n['Index Name']);
+    const value = pick(n);
+    if (value) found.add(value);
     n.Plans?.forEach(walk);
   };
   walk(node);
   return [...found].sort();
 }
+
+/** Every index the plan touches. */
+export const indexesUsed = (node: PlanNode): string[] => collect(node, (n) => n['Index Name']);
+
+/** Every table the plan reads whole (a sequential scan). */
+export const sequentialScans = (node: PlanNode): string[] =>
+  collect(node, (n) => (n['Node Type'] === 'Seq Scan' ? String(n['Relation Name']) : undefined));
 
 /** The plan's shape in one line: the nodes outermost first, at most `limit` of them. */
 export function topNodes(node: PlanNode, limit = 4): string {
