@@ -107,12 +107,28 @@ await t.test('a cache too small for a window evicts, and answers stay right', as
   t.ok(tiny.used.sent > tiny.used.held, 'most histograms are sent again');
 });
 
+/** A cache that remembers what it offered the last read: the versions held for that window. */
+class OfferingCache extends HistogramCache {
+  last = { scope: '', hours: 0, offered: [] as string[] };
+  override held(scope: string, hours: number) {
+    const held = super.held(scope, hours);
+    this.last = { scope, hours, offered: [...held.keys()] };
+    return held;
+  }
+}
+
 await t.test('a window not read before is told the versions its neighbours read', async (t) => {
-  const cache = new HistogramCache(32 * 2 ** 20, 3);
-  const sentBy = async (label: string, hours: number, worker?: string) => {
+  const cache = new OfferingCache(32 * 2 ** 20, 3);
+  /** One read: the versions offered, the versions it used, and how many of them were sent. */
+  const read = async (label: string, hours: number, worker?: string) => {
     const before = cache.used.sent;
     await check(t, label, worker, cache, hours);
-    return cache.used.sent - before;
+    const { scope, offered } = cache.last;
+    // What a window's own last read used is what the cache offers it next.
+    const used = [...HistogramCache.prototype.held.call(cache, scope, hours).keys()];
+    const sent = cache.used.sent - before;
+    t.equal(sent, used.filter((key) => !offered.includes(key)).length, `${label}: sent exactly the versions it was not offered`);
+    return { offered, used, sent };
   };
   // Neighbours share their rollup rows only away from the day's and the month's edges: windows
   // starting near noon UTC whatever the time now, an hour apart. (30- and 29-day windows ending just
@@ -121,17 +137,22 @@ await t.test('a window not read before is told the versions its neighbours read'
   // they start on hour rows: a 20-day window starts on the minute rows of its first hour, up to 59
   // of them, all new to a neighbour an hour longer, and early in any hour it was sent half.
   const hours = MINUTE_READ_HOURS + 24 + ((new Date().getUTCHours() + 12) % 24);
-  const first = await sentBy(`${hours} h`, hours);
-  t.ok(first > 5, `the first window is sent every histogram (${first})`);
-  const near = await sentBy(`${hours - 1} h`, hours - 1);
-  t.ok(near < first / 2, `a shorter window, never read, is sent few (${near} of ${first})`);
-  t.ok((await sentBy(`${hours + 1} h`, hours + 1)) < first / 2, 'and so is a longer one');
-  const heldBefore = cache.used.held;
-  const worker = await sentBy(`${hours} h, a worker`, hours, SHOWTIME);
-  t.ok(worker > 0 && cache.used.held === heldBefore, `another scope's versions are not offered (${worker} sent, none held)`);
+  const first = await read(`${hours} h`, hours);
+  t.same(first.offered, [], 'the first window is offered nothing');
+  t.ok(first.used.length > 5 && first.sent === first.used.length, `and is sent every histogram (${first.sent})`);
+  const near = await read(`${hours - 1} h`, hours - 1);
+  t.same(near.offered, first.used, 'a shorter window, never read, is offered its neighbour\'s versions');
+  t.ok(near.sent < first.sent / 2, `and is sent few (${near.sent} of ${near.used.length})`);
+  const longer = await read(`${hours + 1} h`, hours + 1);
+  t.same(longer.offered, first.used, 'and so is a longer one');
+  t.ok(longer.sent < first.sent / 2, `and is sent few (${longer.sent} of ${longer.used.length})`);
+  const worker = await read(`${hours} h, a worker`, hours, SHOWTIME);
+  t.same(worker.offered, [], "another scope's versions are not offered");
+  t.ok(worker.sent > 0 && worker.sent === worker.used.length, `so it is sent all of its own (${worker.sent})`);
   // Three windows at most: the first (the least recently used) is forgotten, its neighbours stay.
-  await sentBy(`${hours + 120} h`, hours + 120);
-  t.ok((await sentBy(`${hours} h again`, hours)) < first / 2, 'a forgotten window still finds neighbours');
+  await read(`${hours + 120} h`, hours + 120);
+  const again = await read(`${hours} h again`, hours);
+  t.ok(again.offered.length > 0 && again.sent < first.sent / 2, `a forgotten window still finds neighbours (${again.sent} sent)`);
   await write(spread(300, 3 * DAY_S, 20 * DAY_S, 3_000));
   await check(t, 'after late rows, near a window read before', undefined, cache, 700);
 });
