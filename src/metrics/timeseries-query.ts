@@ -7,6 +7,7 @@ import { scopeOf } from './scope.ts';
 import { edgeRows, pendingRows, rollupPieces, windowSpans } from './rollup/window-pieces.ts';
 import { horizonSql } from '../retention/horizon.ts';
 import { workerKnown } from './workers-query.ts';
+import { rowExecutions } from './rollup/row-executions.ts';
 
 /** One bucket of the window; every row repeats the window bounds, read once in the same statement. */
 export const TimeseriesRow = z.object({
@@ -69,7 +70,7 @@ export function timeseriesQuery(hours: number, bucket: Bucket, worker?: string, 
       GROUP BY 1
     )
     SELECT ${workerKnown(worker)} AS known, b.t_from AS window_from, b.t_to AS window_to, k.start,
-      (coalesce(r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed, 0) + coalesce(e.executions, 0))::bigint AS executions,
+      (coalesce(${rowExecutions('r')}, 0) + coalesce(e.executions, 0))::bigint AS executions,
       ${stateSums},
       (coalesce(u.n, 0) + coalesce(e.unknown_reasons, 0))::bigint AS unknown_reasons
     FROM ending b

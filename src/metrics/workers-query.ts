@@ -1,8 +1,9 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
+import { rowExecutions } from './rollup/row-executions.ts';
 
 /** A rollup row that still counts something: corrections that delete every row leave zeros behind. */
-const COUNTED = sql.fragment`r.completed + r.retryable + r.discarded + r.cancelled + r.snoozed > 0`;
+const COUNTED = sql.fragment`${rowExecutions('r')} > 0`;
 
 /**
  * `s.worker = worker`, said so that a plan expects few rows to match: only then does it read the

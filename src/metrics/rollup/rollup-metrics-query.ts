@@ -7,6 +7,7 @@ import { edgeRows, pendingRows, rollupPieces, windowSpans } from './window-piece
 import { horizonSql } from '../../retention/horizon.ts';
 import { EXACT_MAX_ROWS } from '../../config.ts';
 import { WindowSizeRow, windowSizeSelect } from './window-size-query.ts';
+import { rowExecutions } from './row-executions.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
 export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
@@ -184,7 +185,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     )
     SELECT
       p.t_from AS window_from, p.t_to AS window_to,
-      (t.completed + t.retryable + t.discarded + t.cancelled + t.snoozed)::bigint AS executions,
+      ${rowExecutions('t')}::bigint AS executions,
       t.completed::bigint AS completed, t.retryable::bigint AS retryable, t.discarded::bigint AS discarded,
       t.cancelled::bigint AS cancelled, t.snoozed::bigint AS snoozed,
       coalesce((SELECT n FROM reason_counts WHERE reason IS NULL), 0)::bigint AS unknown_reasons,

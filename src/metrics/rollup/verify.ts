@@ -6,6 +6,7 @@ import { PERCENTILE_ERROR_BOUND } from './histogram.ts';
 import { HistogramCache } from './histogram-cache.ts';
 import { readRollupRow, rollupWindow } from './rollup-metrics.ts';
 import { hoursInsideHorizon } from '../../retention/status.ts';
+import { rowExecutionsText } from './row-executions.ts';
 
 const PERCENTILE_NAMES = ['p50', 'p95', 'p99'];
 
@@ -68,21 +69,19 @@ const compared = (table: string) => `${keptBuckets()}
       AND w.minute = date_bin('1 minute', ${table}.bucket, timestamptz '2000-01-01 00:00:00+00')))
   AND bucket >= $1::timestamptz`;
 
-const TOTAL = 'completed + retryable + discarded + cancelled + snoozed';
-
 /** (worker, minute) whose ten-second rows in `rollups` sum to its minute row. */
 const wholeMinutesSql = (rollups: string) => `
   CREATE TEMP TABLE whole_minutes ON COMMIT DROP AS
   SELECT t.worker, t.minute FROM (
-    SELECT worker, date_bin('1 minute', bucket, timestamptz '2000-01-01 00:00:00+00') AS minute, sum(${TOTAL}) AS n
+    SELECT worker, date_bin('1 minute', bucket, timestamptz '2000-01-01 00:00:00+00') AS minute, sum(${rowExecutionsText()}) AS n
     FROM ${rollups} WHERE grain = 'ten_seconds' GROUP BY 1, 2
-  ) t JOIN ${rollups} m ON m.grain = 'minute' AND m.worker IS NOT DISTINCT FROM t.worker AND m.bucket = t.minute AND m.${TOTAL.replaceAll(' + ', ' + m.')} = t.n`;
+  ) t JOIN ${rollups} m ON m.grain = 'minute' AND m.worker IS NOT DISTINCT FROM t.worker AND m.bucket = t.minute AND ${rowExecutionsText('m')} = t.n`;
 
 const normalised = (rollups: string, reasons: string) => `
   SELECT 'stats' AS kind, grain, worker, bucket, NULL AS reason,
          ARRAY[completed, retryable, discarded, cancelled, snoozed, dur_count, dur_sum, coalesce(dur_max, -1)] AS counts,
          hist
-  FROM ${rollups} WHERE ${TOTAL} <> 0 AND ${compared(rollups)}
+  FROM ${rollups} WHERE ${rowExecutionsText()} <> 0 AND ${compared(rollups)}
   UNION ALL
   SELECT 'reason', grain, worker, bucket, reason, ARRAY[n], NULL FROM ${reasons} WHERE n <> 0 AND ${compared(reasons)}`;
 

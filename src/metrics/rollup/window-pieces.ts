@@ -1,6 +1,7 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import type { scopeOf } from '../scope.ts';
 import { MINUTE_READ_HOURS, TEN_SECONDS_READ_HOURS } from './rollup-upserts.ts';
+import { rowExecutions } from './row-executions.ts';
 
 /**
  * Below this many rows in a window's first or last bucket its raw part is read as it is: a few
@@ -79,9 +80,9 @@ export function windowSpans(
     -- like b2, so its subqueries run once.
     b2t AS MATERIALIZED (
       SELECT b.*, b.fine_start AND b.t_from >= now() - make_interval(hours => ${TEN_SECONDS_READ_HOURS}) AND coalesce(
-        (SELECT m.completed + m.retryable + m.discarded + m.cancelled + m.snoozed >= ${FLIP_MIN_ROWS}
-            AND m.completed + m.retryable + m.discarded + m.cancelled + m.snoozed = (
-              SELECT coalesce(sum(t.completed + t.retryable + t.discarded + t.cancelled + t.snoozed), 0) FROM job_rollups t
+        (SELECT ${rowExecutions('m')} >= ${FLIP_MIN_ROWS}
+            AND ${rowExecutions('m')} = (
+              SELECT coalesce(sum(${rowExecutions('t')}), 0) FROM job_rollups t
               WHERE t.grain = 'ten_seconds' AND ${scope.rollups('t')} AND t.bucket >= m.bucket AND t.bucket < b.m1)
          FROM job_rollups m WHERE m.grain = 'minute' AND ${scope.rollups('m')} AND m.bucket = b.m1 - interval '1 minute'),
         false) AS ten_start
@@ -135,7 +136,7 @@ export function windowSpans(
 
 /** Whether the rollup row of the bucket in the columns `grain` and `bucket` of `p` holds FLIP_MIN_ROWS rows or more. */
 const denseBucket = (scope: Scope, grain: string, bucket: string) => sql.fragment`coalesce(
-  (SELECT f.completed + f.retryable + f.discarded + f.cancelled + f.snoozed >= ${FLIP_MIN_ROWS}
+  (SELECT ${rowExecutions('f')} >= ${FLIP_MIN_ROWS}
    FROM job_rollups f WHERE f.grain = ${sql.identifier(['p', grain])} AND ${scope.rollups('f')} AND f.bucket = ${sql.identifier(['p', bucket])}),
   false)`;
 

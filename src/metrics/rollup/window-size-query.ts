@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { scopeOf } from '../scope.ts';
 import { horizonSql } from '../../retention/horizon.ts';
 import { workerKnown } from '../workers-query.ts';
+import { rowExecutions } from './row-executions.ts';
 
 /** Up to a month of hours, the hour rollups (≤ 745 rows); beyond, the day rollups (≤ 366 rows). */
 const HOUR_GRAIN_MAX_HOURS = 24 * 31;
@@ -26,7 +27,7 @@ export function windowSizeSelect(hours: number, limit: number, worker?: string, 
   const grain = hours <= HOUR_GRAIN_MAX_HOURS ? 'hour' : 'day';
   const scope = scopeOf(worker);
   return sql.fragment`
-    SELECT (coalesce(sum(completed + retryable + discarded + cancelled + snoozed), 0)
+    SELECT (coalesce(sum(${rowExecutions()}), 0)
       + (SELECT count(*) FROM (SELECT FROM job_rollup_pending LIMIT ${limit + 1}) q))::bigint AS rows,
       coalesce(now() - make_interval(hours => ${hours}) < ${horizonSql(retentionDays)}, false) AS pruned,
       ${workerKnown(worker)} AS known
