@@ -32,6 +32,9 @@ export const stateCountsColumns = countsOf(sql.fragment`count(*)`);
 /** The same over rows that also carry a `sign`: +1 to add, −1 to take away (window-pieces.ts). */
 export const signedStateCountsColumns = countsOf(sql.fragment`sum(sign)`);
 
+/** The same over rows already grouped, each carrying its count `n`. */
+export const summedStateCountsColumns = countsOf(sql.fragment`sum(n)`);
+
 export const statesOf = (row: States): States => ({
   completed: row.completed,
   retryable: row.retryable,
