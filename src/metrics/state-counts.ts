@@ -29,10 +29,7 @@ const countsOf = (count: FragmentSqlToken) => sql.fragment`
  */
 export const stateCountsColumns = countsOf(sql.fragment`count(*)`);
 
-/** The same over rows that also carry a `sign`: +1 to add, −1 to take away (window-pieces.ts). */
-export const signedStateCountsColumns = countsOf(sql.fragment`sum(sign)`);
-
-/** The same over rows already grouped, each carrying its count `n`. */
+/** The same over rows already grouped, each carrying its count `n` (signed: window-pieces.ts). */
 export const summedStateCountsColumns = countsOf(sql.fragment`sum(n)`);
 
 export const statesOf = (row: States): States => ({
