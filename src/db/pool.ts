@@ -84,9 +84,19 @@ const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Da
  * socket): the warm connections (`warmConnections`) sit idle for hours, and load balancers and NATs
  * drop idle flows silently after 4–6 minutes; a request sent on such a connection would hang.
  */
+/**
+ * The metrics pool's sessions (`genericPlans`): generic plans, and no parallel workers. The reads
+ * that could use them are the ones over a backlog of pending rows, and a parallel scan there
+ * passes every matching row through its Gather to be grouped by the leader. Idle, it saved 10–25 %
+ * of such a read; beside one busy core (the fold, in a backlog) it cost 10–40 % (the big worker's
+ * 24 h window over 1M pending rows: 314 against 222 ms), and two readers with the fold on two
+ * cores took a second each (docs/BENCHMARKS.md, "Parallel workers").
+ */
+const METRICS_SESSION = '-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0';
+
 export function withSessionOptions(url: string, genericPlans = false): string {
   const parsed = new URL(url);
-  const ours = `-c jit=off -c tcp_keepalives_idle=60${genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`;
+  const ours = `-c jit=off -c tcp_keepalives_idle=60${genericPlans ? ` ${METRICS_SESSION}` : ''}`;
   const given = parsed.searchParams.get('options');
   parsed.searchParams.set('options', given ? `${ours} ${given}` : ours);
   return parsed.toString();
