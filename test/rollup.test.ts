@@ -10,6 +10,9 @@ import { histogramPercentiles, HISTOGRAM_THRESHOLDS, PERCENTILE_ERROR_BOUND, bin
 import { rebuildRollups } from '../src/metrics/rollup/backfill.ts';
 import { auditRollups, verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { foldPending, foldQuery, shrinkPending, SHRINK_PENDING_BYTES } from '../src/metrics/rollup/fold-loop.ts';
+import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
+import { withSessionOptions } from '../src/db/pool.ts';
+import { pgQuery, type PlanNode } from '../bench/lib/plan.ts';
 import { STATES } from '../src/schemas/common.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { get, startTestApp } from './helpers/app.ts';
@@ -237,6 +240,41 @@ t.test('a drained pending table left large by reads is cut back, and no row is l
   t.equal(await size(), 0, 'once the table is free, it is cut back to nothing');
   t.same(await verifyWindow(db.pool, 24), [], 'every row of the burst and after it is counted');
   t.same(await auditRollups(audit), [], 'and the rollups equal a rebuild from the raw rows');
+});
+
+t.test('a fold that finds a backlog makes the metrics sessions plan again', async (t) => {
+  // A metrics session (generic plans) prepares the system read while nothing is pending, as the
+  // warm-up does; 3,000 rows then arrive in small statements and wait.
+  await foldPending(db.pool);
+  await db.pool.query(sql.unsafe`VACUUM ANALYZE job_rollup_pending`);
+  const session = new pg.Client({ connectionString: withSessionOptions(db.url, true) });
+  await session.connect();
+  t.teardown(() => session.end());
+  const { text, values } = pgQuery(rollupMetricsQuery(24, 0));
+  await session.query(`PREPARE system_read AS ${text}`);
+  const args = values.map((v) => (v === null ? 'NULL' : Array.isArray(v) ? 'ARRAY[]::text[]' : pg.escapeLiteral(String(v)))).join(', ');
+  const pendingEstimate = async () => {
+    const { rows } = await session.query(`EXPLAIN (FORMAT JSON) EXECUTE system_read(${args})`);
+    const scans: number[] = [];
+    const walk = (n: PlanNode) => {
+      if (n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'job_rollup_pending') scans.push(Number(n['Plan Rows']));
+      n.Plans?.forEach(walk);
+    };
+    walk(rows[0]['QUERY PLAN'][0].Plan as PlanNode);
+    return Math.max(...scans);
+  };
+  const before = await pendingEstimate();
+  t.ok(before < 100, `planned over an empty pending table: ${before} rows expected`);
+  const rows = Array.from({ length: 3_000 }, (_, i): TestRow => ({
+    job_id: nextJob++, worker: WORKERS[i % WORKERS.length]!, state: STATES[i % STATES.length]!, results: {}, duration_ms: i, age_s: 60 + (i % 600),
+  }));
+  for (let i = 0; i < rows.length; i += 500) await insertRows(db.pool, rows.slice(i, i + 500));
+  t.equal(await pendingEstimate(), before, 'the cached plan stays as it was while the rows wait');
+  // Batches of 1,000: the first is full, so more rows wait.
+  t.equal(await foldPending(db.pool, 1_000), rows.length, 'every row is folded');
+  const after = await pendingEstimate();
+  t.ok(after >= 1_000, `the session planned again, expecting ${after} pending rows`);
+  t.same(await verifyWindow(db.pool, 24), [], 'and the answers are exact');
 });
 
 t.test('TRUNCATE empties the rollups too', async (t) => {
