@@ -11,6 +11,7 @@ import { rebuildRollups } from '../src/metrics/rollup/backfill.ts';
 import { auditRollups, verifyWindow } from '../src/metrics/rollup/verify.ts';
 import { foldPending, foldQuery, shrinkPending, SHRINK_PENDING_BYTES } from '../src/metrics/rollup/fold-loop.ts';
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
+import { FOLD_LOCK_KEY } from '../src/metrics/rollup/rollup-upserts.ts';
 import { withSessionOptions } from '../src/db/pool.ts';
 import { pgQuery, type PlanNode } from '../bench/lib/plan.ts';
 import { STATES } from '../src/schemas/common.ts';
@@ -242,9 +243,9 @@ t.test('a drained pending table left large by reads is cut back, and no row is l
   t.same(await auditRollups(audit), [], 'and the rollups equal a rebuild from the raw rows');
 });
 
-t.test('a fold that finds a backlog makes the metrics sessions plan again', async (t) => {
+t.test('a pending table grown by a backlog makes the metrics sessions plan again', async (t) => {
   // A metrics session (generic plans) prepares the system read while nothing is pending, as the
-  // warm-up does; 3,000 rows then arrive in small statements and wait.
+  // warm-up does. Then 25,000 rows arrive in small statements while another folder holds the lock.
   await foldPending(db.pool);
   await db.pool.query(sql.unsafe`VACUUM ANALYZE job_rollup_pending`);
   const session = new pg.Client({ connectionString: withSessionOptions(db.url, true) });
@@ -265,15 +266,22 @@ t.test('a fold that finds a backlog makes the metrics sessions plan again', asyn
   };
   const before = await pendingEstimate();
   t.ok(before < 100, `planned over an empty pending table: ${before} rows expected`);
-  const rows = Array.from({ length: 3_000 }, (_, i): TestRow => ({
+  const folder = new pg.Client({ connectionString: db.url });
+  await folder.connect();
+  t.teardown(() => folder.end());
+  await folder.query('SELECT pg_advisory_lock($1)', [FOLD_LOCK_KEY]);
+  const rows = Array.from({ length: 25_000 }, (_, i): TestRow => ({
     job_id: nextJob++, worker: WORKERS[i % WORKERS.length]!, state: STATES[i % STATES.length]!, results: {}, duration_ms: i, age_s: 60 + (i % 600),
   }));
-  for (let i = 0; i < rows.length; i += 500) await insertRows(db.pool, rows.slice(i, i + 500));
+  for (let i = 0; i < rows.length; i += 5_000) await insertRows(db.pool, rows.slice(i, i + 5_000));
   t.equal(await pendingEstimate(), before, 'the cached plan stays as it was while the rows wait');
-  // Batches of 1,000: the first is full, so more rows wait.
-  t.equal(await foldPending(db.pool, 1_000), rows.length, 'every row is folded');
+  t.equal(await foldPending(db.pool), 0, 'a folder without the lock folds nothing');
   const after = await pendingEstimate();
-  t.ok(after >= 1_000, `the session planned again, expecting ${after} pending rows`);
+  t.ok(after >= 20_000, `but the session planned again, expecting ${after} pending rows`);
+  await foldPending(db.pool);
+  t.equal(await pendingEstimate(), after, 'a table that has not grown again is not analysed again');
+  await folder.query('SELECT pg_advisory_unlock($1)', [FOLD_LOCK_KEY]);
+  t.equal(await foldPending(db.pool), rows.length, 'once the lock is free, every row is folded');
   t.same(await verifyWindow(db.pool, 24), [], 'and the answers are exact');
 });
 

@@ -54,24 +54,38 @@ const shrinkPendingQuery = sql.unsafe`
   END $$`;
 
 /**
- * Folds batches until the pending table is drained (or another folder has it); returns the rows
- * moved. After a burst the table is vacuumed right away, instead of whenever autovacuum comes
- * round, and once drained it is shrunk if it is still large on disk.
- *
- * A backlog (a full first batch: more rows wait) gets fresh statistics before the rest is folded.
  * The metrics sessions keep each statement's generic plan until a table's statistics change, and
  * plans made over the usual near-empty pending table sort its rows to group them, or expect one
- * row: over 1M pending rows a read took 370–470 ms against 215–260 ms replanned, and the big
- * worker's reads in bench:shapes ran at 1 s p50 while the fold caught up. The ANALYZE makes every
- * session plan again. Without ownership of the table it is skipped with a warning.
+ * row. Over 1M pending rows a read took 370–470 ms with such a plan against 215–260 ms planned
+ * again, and in bench:shapes the big worker's reads ran at 1 s p50 while a backlog drained. So a
+ * pending table grown past four times the size its statistics saw, plus 1 MB (≈ 15,000 rows), is
+ * analysed before it is folded, whoever holds the fold lock, and every session plans again. Below
+ * that, none is: each ANALYZE costs every session a new plan. Only the table's owner may analyse
+ * it; other roles leave it to autovacuum.
+ */
+const analyzeGrownPendingQuery = sql.unsafe`
+  DO $$
+  BEGIN
+    IF (SELECT pg_relation_size(c.oid) > 4 * greatest(c.relpages, 0)::bigint * current_setting('block_size')::bigint + 1048576
+          AND pg_has_role(c.relowner, 'USAGE')
+        FROM pg_class c WHERE c.oid = 'job_rollup_pending'::regclass) THEN
+      ANALYZE job_rollup_pending;
+    END IF;
+  END $$`;
+
+/**
+ * Folds batches until the pending table is drained (or another folder has it); returns the rows
+ * moved. After a burst the table is vacuumed right away, instead of whenever autovacuum comes
+ * round, and once drained it is shrunk if it is still large on disk. A grown table is analysed
+ * first (above).
  */
 export async function foldPending(pool: DatabasePool, batchRows = FOLD_BATCH_ROWS): Promise<number> {
   let total = 0;
-  for (let batch = 0; ; batch++) {
+  await pool.query(analyzeGrownPendingQuery);
+  for (;;) {
     const { folded } = await pool.one(foldQuery(batchRows));
     if (folded > 0) total += folded;
     if (folded < batchRows) break;
-    if (batch === 0) await pool.query(sql.unsafe`ANALYZE job_rollup_pending`);
   }
   if (total >= VACUUM_AFTER_ROWS) await pool.query(sql.unsafe`VACUUM job_rollup_pending`);
   await shrinkPending(pool);
