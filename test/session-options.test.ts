@@ -102,7 +102,7 @@ t.test('a connection the server closed while idle is replaced, not used', async 
   t.not(second, first, 'a new backend answered');
 });
 
-t.test('genericPlans: the sessions plan each prepared statement once, generically, in one process', async (t) => {
+t.test('genericPlans: the sessions plan each prepared statement once, generically, without parallel workers', async (t) => {
   const generic = await createDatabasePool(db.url, { statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxPoolSize: 2, genericPlans: true });
   t.teardown(() => generic.end());
   t.equal(await setting(generic, 'plan_cache_mode'), 'force_generic_plan');
