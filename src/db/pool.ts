@@ -73,6 +73,16 @@ const int8AsNumber = { name: 'int8', parse: (value: string) => Number(value) };
 const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() };
 
 /**
+ * The metrics pool's sessions (`genericPlans`): generic plans, and no parallel workers. The reads
+ * that could use them are the ones over a backlog of pending rows, and a parallel scan there
+ * passes every matching row through its Gather to be grouped by the leader. Idle, it saved 10–25 %
+ * of such a read; beside one busy core (the fold, in a backlog) it cost 10–40 % (the big worker's
+ * 24 h window over 1M pending rows: 314 against 222 ms; docs/BENCHMARKS.md, "Reads during a
+ * backlog: plans made again, no parallel workers").
+ */
+const METRICS_SESSION = '-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0';
+
+/**
  * Every session of the service starts with JIT compilation off. PostgreSQL JIT-compiles a statement
  * whose estimated cost passes jit_above_cost (100,000), on every execution, prepared or not; the
  * metrics queries' estimates pass it by far (≈ 300,000, mostly branches that never run), so on a
@@ -84,16 +94,6 @@ const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Da
  * socket): the warm connections (`warmConnections`) sit idle for hours, and load balancers and NATs
  * drop idle flows silently after 4–6 minutes; a request sent on such a connection would hang.
  */
-/**
- * The metrics pool's sessions (`genericPlans`): generic plans, and no parallel workers. The reads
- * that could use them are the ones over a backlog of pending rows, and a parallel scan there
- * passes every matching row through its Gather to be grouped by the leader. Idle, it saved 10–25 %
- * of such a read; beside one busy core (the fold, in a backlog) it cost 10–40 % (the big worker's
- * 24 h window over 1M pending rows: 314 against 222 ms), and two readers with the fold on two
- * cores took a second each (docs/BENCHMARKS.md, "Parallel workers").
- */
-const METRICS_SESSION = '-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0';
-
 export function withSessionOptions(url: string, genericPlans = false): string {
   const parsed = new URL(url);
   const ours = `-c jit=off -c tcp_keepalives_idle=60${genericPlans ? ` ${METRICS_SESSION}` : ''}`;
