@@ -22,8 +22,9 @@ import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.t
 import { windowSizeQuery } from '../src/metrics/rollup/window-size-query.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { workerExistsQuery, workersQuery } from '../src/metrics/workers-query.ts';
+import { rowExecutionsText } from '../src/metrics/rollup/row-executions.ts';
 import { MAX_HOURLY_HOURS } from '../src/schemas/timeseries.ts';
-import { pgQuery, type PlanNode } from './lib/plan.ts';
+import { executeArgs, pgQuery, planNodes, type PlanNode } from './lib/plan.ts';
 import { machine, median } from './lib/seeded-database.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, 'max-rows': { type: 'string', default: '100000' } } });
@@ -40,7 +41,7 @@ await client.query("SET statement_timeout = '60s'");
 
 const { rows: ranked } = await client.query<{ worker: string }>(`
   SELECT worker FROM job_rollups WHERE grain = 'month' AND worker IS NOT NULL
-  GROUP BY worker ORDER BY sum(completed + retryable + discarded + cancelled + snoozed) DESC, worker`);
+  GROUP BY worker ORDER BY sum(${rowExecutionsText()}) DESC, worker`);
 const scopes = [...new Set([undefined, ranked[0]?.worker, ranked.at(-1)?.worker, 'Never.Seen.Worker'])];
 const HOURS = [1, 24, 168, 720, 8760];
 
@@ -57,18 +58,12 @@ for (const worker of scopes) {
 }
 
 /** Scans of a table or index that produced or filtered away more than MAX_ROWS rows. */
-function bigScans(node: PlanNode, found: string[] = []): string[] {
-  const rows = (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) + Number(node['Rows Removed by Filter'] ?? 0);
-  if (node['Relation Name'] && rows > MAX_ROWS) {
-    found.push(`${node['Node Type']}${node['Index Name'] ? ` using ${node['Index Name']}` : ''} on ${node['Relation Name']}: ${Math.round(rows)} rows`);
-  }
-  node.Plans?.forEach((child) => bigScans(child, found));
-  return found;
-}
-
-/** A parameter's value as a literal for EXECUTE: arrays (the held histogram versions) as text[]. */
-const literal = (value: unknown): string =>
-  value === null ? 'NULL' : Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]::text[]` : pg.escapeLiteral(String(value));
+const bigScans = (plan: PlanNode): string[] =>
+  planNodes(plan).flatMap((node) => {
+    const rows = (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) + Number(node['Rows Removed by Filter'] ?? 0);
+    if (!node['Relation Name'] || rows <= MAX_ROWS) return [];
+    return [`${node['Node Type']}${node['Index Name'] ? ` using ${node['Index Name']}` : ''} on ${node['Relation Name']}: ${Math.round(rows)} rows`];
+  });
 
 const results = [];
 for (const [index, [what, token]] of statements.entries()) {
@@ -76,7 +71,7 @@ for (const [index, [what, token]] of statements.entries()) {
   const name = `generic_${index}`;
   await client.query(`PREPARE ${name} AS ${text}`);
   // EXECUTE takes the values as literals; the plan is the prepared one, made without them.
-  const args = params.length === 0 ? '' : `(${params.map(literal).join(', ')})`;
+  const args = executeArgs(params);
   const ms: number[] = [];
   for (let run = 0; run < 3; run++) {
     const started = performance.now();

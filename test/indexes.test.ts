@@ -1,7 +1,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { pgQuery, indexesUsed, sequentialScans, type PlanNode } from '../bench/lib/plan.ts';
+import { executeArgs, pgQuery, indexesUsed, sequentialScans, type PlanNode } from '../bench/lib/plan.ts';
 import { EXPECTED_INDEXES } from '../src/db/expected-indexes.ts';
 import { executionListQuery } from '../src/executions/execution-list-query.ts';
 import { windowMetricsQuery } from '../src/metrics/window-metrics-query.ts';
@@ -78,12 +78,11 @@ t.test('the unknown-worker check probes the index even in a generic plan', async
         FROM generate_series(1, 20000 * $1) i`, [workers]);
       await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
       const query = pgQuery(workerExistsQuery('Never.Seen'));
-      const params = query.values.map((v) => `'${String(v).replaceAll("'", "''")}'`).join(', ');
       const wrong = new Set<string>();
       for (let round = 0; round < 30; round++) {
         await client.query('ANALYZE job_execution_summaries');
         await client.query({ text: `PREPARE known_check AS ${query.text}` });
-        const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE known_check(${params})`);
+        const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE known_check${executeArgs(query.values)}`);
         await client.query('DEALLOCATE known_check');
         const plan = rows[0]['QUERY PLAN'][0].Plan as PlanNode;
         const raw = indexesUsed(plan).filter((name) => name.startsWith('idx_job_summaries'));

@@ -13,7 +13,7 @@ import { foldPending, foldQuery, shrinkPending, SHRINK_PENDING_BYTES } from '../
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
 import { FOLD_LOCK_KEY } from '../src/metrics/rollup/rollup-upserts.ts';
 import { withSessionOptions } from '../src/db/pool.ts';
-import { pgQuery, type PlanNode } from '../bench/lib/plan.ts';
+import { executeArgs, pgQuery, planNodes, type PlanNode } from '../bench/lib/plan.ts';
 import { STATES } from '../src/schemas/common.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { get, startTestApp } from './helpers/app.ts';
@@ -256,16 +256,11 @@ t.test('a pending table grown by a backlog makes the metrics sessions plan again
   t.teardown(() => session.end());
   const { text, values } = pgQuery(rollupMetricsQuery(24, 0));
   await session.query(`PREPARE system_read AS ${text}`);
-  const args = values.map((v) => (v === null ? 'NULL' : Array.isArray(v) ? 'ARRAY[]::text[]' : pg.escapeLiteral(String(v)))).join(', ');
   const pendingEstimate = async () => {
-    const { rows } = await session.query(`EXPLAIN (FORMAT JSON) EXECUTE system_read(${args})`);
-    const scans: number[] = [];
-    const walk = (n: PlanNode) => {
-      if (n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'job_rollup_pending') scans.push(Number(n['Plan Rows']));
-      n.Plans?.forEach(walk);
-    };
-    walk(rows[0]['QUERY PLAN'][0].Plan as PlanNode);
-    return Math.max(...scans);
+    const { rows } = await session.query(`EXPLAIN (FORMAT JSON) EXECUTE system_read${executeArgs(values)}`);
+    const scans = planNodes(rows[0]['QUERY PLAN'][0].Plan as PlanNode)
+      .filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'job_rollup_pending');
+    return Math.max(...scans.map((n) => Number(n['Plan Rows'])));
   };
   const before = await pendingEstimate();
   t.ok(before < 100, `planned over an empty pending table: ${before} rows expected`);

@@ -1,3 +1,5 @@
+import pg from 'pg';
+
 /** A node of EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON). */
 export interface PlanNode {
   'Node Type': string;
@@ -23,17 +25,12 @@ function label(node: PlanNode): string {
   return `${node['Node Type']}${index}${relation}`;
 }
 
+/** Every node of the plan, outermost first. */
+export const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+
 /** The distinct values `pick` finds on the plan's nodes, sorted. */
-function collect(node: PlanNode, pick: (n: PlanNode) => string | undefined): string[] {
-  const found = new Set<string>();
-  const walk = (n: PlanNode) => {
-    const value = pick(n);
-    if (value) found.add(value);
-    n.Plans?.forEach(walk);
-  };
-  walk(node);
-  return [...found].sort();
-}
+const collect = (node: PlanNode, pick: (n: PlanNode) => string | undefined): string[] =>
+  [...new Set(planNodes(node).flatMap((n) => pick(n) || []))].sort();
 
 /** Every index the plan touches. */
 export const indexesUsed = (node: PlanNode): string[] => collect(node, (n) => n['Index Name']);
@@ -66,6 +63,13 @@ export function renderPlan(node: PlanNode, depth = 0): string {
   );
   return [head, ...details, ...(node.Plans ?? []).map((child) => renderPlan(child, depth + 1))].join('\n');
 }
+
+/** A value as an SQL literal for EXECUTE: arrays (the held histogram versions) as text[]. */
+const literal = (value: unknown): string =>
+  value === null ? 'NULL' : Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]::text[]` : pg.escapeLiteral(String(value));
+
+/** The arguments of `EXECUTE name…` for a prepared statement's values: `(…)`, or nothing. */
+export const executeArgs = (values: readonly unknown[]): string => (values.length === 0 ? '' : `(${values.map(literal).join(', ')})`);
 
 /** A Slonik query token as node-postgres text and values (Slonik numbers its placeholders $slonik_N). */
 export const pgQuery = (token: { sql: string; values: readonly unknown[] }) => ({
