@@ -102,12 +102,13 @@ t.test('a connection the server closed while idle is replaced, not used', async 
   t.not(second, first, 'a new backend answered');
 });
 
-t.test('genericPlans: the sessions plan each prepared statement once, generically, without parallel workers', async (t) => {
+t.test('genericPlans: the sessions plan each prepared statement once, generically, without parallel workers, with room to hash', async (t) => {
   const generic = await createDatabasePool(db.url, { statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxPoolSize: 2, genericPlans: true });
   t.teardown(() => generic.end());
   t.equal(await setting(generic, 'plan_cache_mode'), 'force_generic_plan');
   t.equal(await setting(generic, 'jit'), 'off');
   t.equal(await setting(generic, 'max_parallel_workers_per_gather'), '0', 'no parallel workers for the reads');
+  t.equal(await setting(generic, 'hash_mem_multiplier'), '8', 'hash tables, not disk sorts, group a backlog’s pending rows');
   t.equal(await setting(db.pool, 'plan_cache_mode'), 'auto', 'the other pool keeps PostgreSQL’s choice');
   t.not(await setting(db.pool, 'max_parallel_workers_per_gather'), '0', 'nor for the other pool');
 });

@@ -73,14 +73,18 @@ const int8AsNumber = { name: 'int8', parse: (value: string) => Number(value) };
 const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() };
 
 /**
- * The metrics pool's sessions (`genericPlans`): generic plans, and no parallel workers. The reads
- * that could use them are the ones over a backlog of pending rows, and a parallel scan there
- * passes every matching row through its Gather to be grouped by the leader. Idle, it saved 10–25 %
- * of such a read; beside one busy core (the fold, in a backlog) it cost 10–40 % (the big worker's
- * 24 h window over 1M pending rows: 314 against 222 ms; docs/BENCHMARKS.md, "Reads during a
- * backlog: plans made again, no parallel workers").
+ * The metrics pool's sessions (`genericPlans`): generic plans, no parallel workers, and hash tables
+ * up to 8 × work_mem. The reads that could use parallel workers are the ones over a backlog of
+ * pending rows, and a parallel scan there passes every matching row through its Gather to be
+ * grouped by the leader. Idle, it saved 10–25 % of such a read; beside one busy core (the fold, in a
+ * backlog) it cost 10–40 % (the big worker's 24 h window over 1M pending rows: 314 against 222 ms).
+ * Without them, the generic plan expects each pending row in the window to be its own (state,
+ * reason, bin, part) group (179k of 1M rows; there are ≈ 2,800), finds no room for so many in a hash
+ * table of 2 × 4MB, and sorts the rows on disk to group them: 962 ms against 259 ms hashed at a
+ * multiplier of 4 or more. The tables hold the groups there are, a few thousand, whatever the
+ * estimate (docs/BENCHMARKS.md, "Reads during a backlog").
  */
-const METRICS_SESSION = '-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0';
+const METRICS_SESSION = '-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0 -c hash_mem_multiplier=8';
 
 /**
  * Every session of the service starts with JIT compilation off. PostgreSQL JIT-compiles a statement
