@@ -6,12 +6,13 @@
  * BENCH_SECONDS (default 10) sets the length of each run.
  */
 import autocannon from 'autocannon';
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { cpuMs, postgresCpuMs } from './lib/cpu.ts';
 import { machineLine } from './machine.ts';
 import { replaceSection } from './report.ts';
 import { startService } from './service.ts';
@@ -46,29 +47,6 @@ function body(size: number): string {
     };
   });
   return JSON.stringify({ executions });
-}
-
-const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
-
-/** CPU milliseconds (user + system) a process has used, from /proc; 0 once it is gone. */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * (1000 / TICKS_PER_SECOND);
-}
-
-/** The PostgreSQL server's CPU: the postmaster and every process it started (backends, WAL writer …). */
-async function postgresCpuMs(dataDir: string): Promise<number> {
-  const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-  const parents = await Promise.all(
-    pids.map(async (pid) => {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    }),
-  );
-  const family = pids.filter((pid, i) => pid === postmaster || parents[i] === postmaster);
-  return (await Promise.all(family.map(cpuMs))).reduce((a, b) => a + b, 0);
 }
 
 interface CpuProbe {

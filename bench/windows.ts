@@ -1,6 +1,6 @@
 /**
  * npm run bench:windows -- [--url http://localhost:3000] [--worker NAME ...] [--connections 1,10]
- *   [--seconds 20] [--max-hours 8760] [--json FILE]
+ *   [--seconds 20] [--max-hours 8760] [--json FILE] [--service-pid PID] [--postgres-pid PID]
  *
  * Random different windows against a service that is already running, on your database: the load
  * that coalescing cannot help (bench/lib/random-windows.ts). Without --worker it asks the service
@@ -8,9 +8,13 @@
  * system. For each number of connections, after a 3 s warm-up: req/s and latency, then where the
  * time went by question and by how the service answered (`meta.method`), and the slowest URLs.
  * Prints Markdown (and writes every request to --json); reads only, writes nothing to the service.
+ * With the service's process id and the postmaster's (same machine), it also says how much CPU each
+ * request cost the service, PostgreSQL and the load generator: what bounds req/s on these cores.
  */
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { cpuMs, familyCpuMs } from './lib/cpu.ts';
 import { machineLine } from './machine.ts';
 import { breakdownTable, forSeconds, load, randomQuestion, slowestTable, summarise, type Scope } from './lib/random-windows.ts';
 
@@ -22,14 +26,31 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     'max-hours': { type: 'string', default: '8760' },
     json: { type: 'string' },
+    'service-pid': { type: 'string' },
+    'postgres-pid': { type: 'string' },
   },
 });
+const servicePid = args['service-pid'] === undefined ? undefined : Number(args['service-pid']);
+const postgresPid = args['postgres-pid'] === undefined ? undefined : Number(args['postgres-pid']);
 const base = args.url.replace(/\/$/, '');
 const connections = args.connections.split(',').map(Number);
 const seconds = Number(args.seconds);
 const maxHours = Number(args['max-hours']);
 if (connections.some((c) => !Number.isInteger(c) || c < 1) || !(seconds > 0) || !Number.isInteger(maxHours) || maxHours < 1) {
   throw new Error('--connections takes positive integers (1,10), --seconds a positive number, --max-hours a positive integer');
+}
+if ([servicePid, postgresPid].some((pid) => pid !== undefined && !(Number.isInteger(pid) && pid > 0))) {
+  throw new Error('--service-pid and --postgres-pid take process ids (the postmaster: the first line of postmaster.pid)');
+}
+
+/** CPU milliseconds so far of the service, PostgreSQL (all its processes) and this process. */
+async function cpuSnapshot() {
+  const own = process.cpuUsage();
+  return {
+    service: servicePid === undefined ? NaN : await cpuMs(servicePid),
+    postgres: postgresPid === undefined ? NaN : await familyCpuMs(postgresPid),
+    generator: (own.user + own.system) / 1000,
+  };
 }
 
 async function getJson<T>(path: string): Promise<T> {
@@ -62,12 +83,22 @@ const header = `\`${command}\` (bench/windows.ts) against ${base}: random window
   `a time series one time in seven. ${machineLine()}.`;
 const everything: Record<string, unknown> = { command, base, scopes };
 const summaries: string[] = [];
+const cpuRows: string[] = [];
 const sections: string[] = [];
 for (const clients of connections) {
   await load(base, clients, forSeconds(3), ask);
+  const cpuBefore = await cpuSnapshot();
   const { runs, seconds: took } = await load(base, clients, forSeconds(seconds), ask);
+  const cpuAfter = await cpuSnapshot();
   const s = summarise(runs, took);
-  everything[`connections_${clients}`] = { summary: s, runs };
+  const perRequest = (key: keyof typeof cpuAfter) => (cpuAfter[key] - cpuBefore[key]) / runs.length;
+  const cpu = { service: perRequest('service'), postgres: perRequest('postgres'), generator: perRequest('generator') };
+  everything[`connections_${clients}`] = { summary: s, cpu_ms_per_request: cpu, runs };
+  const spent = cpu.service + cpu.postgres + cpu.generator;
+  cpuRows.push(
+    `| ${clients} | ${s.per_s.toFixed(0)} | ${cpu.service.toFixed(2)} | ${cpu.postgres.toFixed(2)} | ${cpu.generator.toFixed(2)} | ` +
+      `${(((spent * runs.length) / (took * 1000 * availableParallelism())) * 100).toFixed(0)} % | ${Math.round((availableParallelism() * 1000) / spent)} |`,
+  );
   summaries.push(
     `| ${clients} | ${s.requests} | ${s.per_s.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(0)} | ${s.non_200} |`,
   );
@@ -81,6 +112,16 @@ console.log(
     '|---:|---:|---:|---:|---:|---:|---:|---|',
     ...summaries,
     '',
+    ...(servicePid === undefined || postgresPid === undefined
+      ? []
+      : [
+          `CPU per request (from /proc; the ceiling divides the ${availableParallelism()} cores by all three):`,
+          '',
+          '| connections | req/s | service ms | PostgreSQL ms | load generator ms | of the cores | req/s ceiling |',
+          '|---:|---:|---:|---:|---:|---:|---:|',
+          ...cpuRows,
+          '',
+        ]),
     ...sections,
   ].join('\n'),
 );
