@@ -39,8 +39,9 @@ const maxHours = Number(args['max-hours']);
 if (connections.some((c) => !Number.isInteger(c) || c < 1) || !(seconds > 0) || !Number.isInteger(maxHours) || maxHours < 1) {
   throw new Error('--connections takes positive integers (1,10), --seconds a positive number, --max-hours a positive integer');
 }
-if ([servicePid, postgresPid].some((pid) => pid !== undefined && !(Number.isInteger(pid) && pid > 0))) {
-  throw new Error('--service-pid and --postgres-pid take process ids (the postmaster: the first line of postmaster.pid)');
+const measureCpu = servicePid !== undefined || postgresPid !== undefined;
+if (measureCpu && [servicePid, postgresPid].some((pid) => pid === undefined || !(Number.isInteger(pid) && pid > 0))) {
+  throw new Error('--service-pid and --postgres-pid go together and take process ids (the postmaster: the first line of postmaster.pid)');
 }
 
 /** CPU milliseconds so far of the service, PostgreSQL (all its processes) and this process. */
@@ -112,7 +113,7 @@ console.log(
     '|---:|---:|---:|---:|---:|---:|---:|---|',
     ...summaries,
     '',
-    ...(servicePid === undefined || postgresPid === undefined
+    ...(!measureCpu
       ? []
       : [
           `CPU per request (from /proc; the ceiling divides the ${availableParallelism()} cores by all three):`,
