@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { cpuMs, postgresCpuMs } from './lib/cpu.ts';
+import { cpuSnapshot, postmasterPid } from './lib/cpu.ts';
 import { machineLine } from './machine.ts';
 import { replaceSection } from './report.ts';
 import { startService } from './service.ts';
@@ -51,21 +51,12 @@ function body(size: number): string {
 
 interface CpuProbe {
   servicePid: number;
-  dataDir: string;
-}
-
-async function cpuSnapshot(probe: CpuProbe) {
-  const own = process.cpuUsage();
-  return {
-    service: await cpuMs(probe.servicePid),
-    postgres: await postgresCpuMs(probe.dataDir),
-    generator: (own.user + own.system) / 1000,
-  };
+  postmaster: number;
 }
 
 async function run(url: string, batch: number, connections: number, rowCount: () => Promise<number>, probe: CpuProbe) {
   const before = await rowCount();
-  const cpuBefore = await cpuSnapshot(probe);
+  const cpuBefore = await cpuSnapshot(probe.servicePid, probe.postmaster);
   const result = await autocannon({
     url,
     connections,
@@ -80,7 +71,7 @@ async function run(url: string, batch: number, connections: number, rowCount: ()
     ],
   });
   const ok = result['2xx'];
-  const cpuAfter = await cpuSnapshot(probe);
+  const cpuAfter = await cpuSnapshot(probe.servicePid, probe.postmaster);
   // Requests in flight when the clock stops still commit; their answers are not counted.
   let stored = await rowCount();
   for (let previous = -1; stored !== previous; ) {
@@ -119,7 +110,7 @@ try {
   const before = machineLine();
   const results = [];
   try {
-    const probe = { servicePid: service.child.pid!, dataDir: dir };
+    const probe = { servicePid: service.child.pid!, postmaster: await postmasterPid(dir) };
     await run(service.base, 100, 4, rowCount, probe); // warm-up: JIT, connections, caches; not reported
     for (const { batch, connections } of RUNS) {
       const result = await run(service.base, batch, connections, rowCount, probe);

@@ -14,7 +14,7 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { cpuMs, familyCpuMs } from './lib/cpu.ts';
+import { cpuSnapshot } from './lib/cpu.ts';
 import { machineLine } from './machine.ts';
 import { breakdownTable, forSeconds, load, randomQuestion, slowestTable, summarise, type Scope } from './lib/random-windows.ts';
 
@@ -44,15 +44,9 @@ if (measureCpu && [servicePid, postgresPid].some((pid) => pid === undefined || !
   throw new Error('--service-pid and --postgres-pid go together and take process ids (the postmaster: the first line of postmaster.pid)');
 }
 
-/** CPU milliseconds so far of the service, PostgreSQL (all its processes) and this process. */
-async function cpuSnapshot() {
-  const own = process.cpuUsage();
-  return {
-    service: servicePid === undefined ? NaN : await cpuMs(servicePid),
-    postgres: postgresPid === undefined ? NaN : await familyCpuMs(postgresPid),
-    generator: (own.user + own.system) / 1000,
-  };
-}
+/** CPU so far, or NaN everywhere when the process ids were not given. */
+const cpuNow = async () =>
+  servicePid === undefined || postgresPid === undefined ? { service: NaN, postgres: NaN, generator: NaN } : cpuSnapshot(servicePid, postgresPid);
 
 async function getJson<T>(path: string): Promise<T> {
   const response = await fetch(base + path);
@@ -88,9 +82,9 @@ const cpuRows: string[] = [];
 const sections: string[] = [];
 for (const clients of connections) {
   await load(base, clients, forSeconds(3), ask);
-  const cpuBefore = await cpuSnapshot();
+  const cpuBefore = await cpuNow();
   const { runs, seconds: took } = await load(base, clients, forSeconds(seconds), ask);
-  const cpuAfter = await cpuSnapshot();
+  const cpuAfter = await cpuNow();
   const s = summarise(runs, took);
   const perRequest = (key: keyof typeof cpuAfter) => (cpuAfter[key] - cpuBefore[key]) / runs.length;
   const cpu = { service: perRequest('service'), postgres: perRequest('postgres'), generator: perRequest('generator') };

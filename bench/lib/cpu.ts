@@ -27,7 +27,20 @@ export async function familyCpuMs(parent: number): Promise<number> {
   return (await Promise.all(family.map(cpuMs))).reduce((a, b) => a + b, 0);
 }
 
-/** The PostgreSQL server's CPU: the postmaster named in its data folder and every process it started. */
-export async function postgresCpuMs(dataDir: string): Promise<number> {
-  return familyCpuMs(Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
+/** The postmaster's process id, the first line of postmaster.pid in a PostgreSQL data folder. */
+export async function postmasterPid(dataDir: string): Promise<number> {
+  return Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+}
+
+/**
+ * CPU milliseconds so far of the service, the PostgreSQL server (the postmaster and every backend)
+ * and this process, the load generator: a bench takes one before and one after a run.
+ */
+export async function cpuSnapshot(servicePid: number, postmaster: number) {
+  const own = process.cpuUsage();
+  return {
+    service: await cpuMs(servicePid),
+    postgres: await familyCpuMs(postmaster),
+    generator: (own.user + own.system) / 1000,
+  };
 }
