@@ -1,4 +1,7 @@
 import t from 'tap';
+import { workerCountersQuery } from '../src/metrics/prometheus/counters-query.ts';
+import { metricsStatements } from '../src/metrics/warm-up.ts';
+import { workersQuery } from '../src/metrics/workers-query.ts';
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
 import { windowSizeQuery } from '../src/metrics/rollup/window-size-query.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
@@ -21,4 +24,14 @@ t.test('each prepared statement name stands for exactly one SQL text', async (t)
   }
   for (const [name, variants] of texts) t.equal(variants.size, 1, `${name}: one text`);
   t.equal(texts.size, 8, 'system and worker forms of four queries');
+});
+
+// V8 keeps a string one byte per character only while every character is Latin-1; one "−" in a
+// comment made the 20 kB window text two bytes per character, and slonik and node-postgres copy it
+// on every request (docs/BENCHMARKS.md, "Memory per request").
+t.test('the statements sent on every read are plain ASCII', async (t) => {
+  for (const query of [...metricsStatements(), workerCountersQuery(20), workersQuery()]) {
+    const name = 'name' in query && query.name ? query.name : query.sql.slice(0, 40);
+    t.match(query.sql, /^[\x00-\x7f]*$/, `${name}: ASCII only`);
+  }
 });

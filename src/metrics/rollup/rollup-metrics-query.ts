@@ -147,7 +147,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
     ),
     -- Exact percentiles only when the window holds no rollup row and few enough loose rows: a
     -- one-time filter skips the sort otherwise (a flipped bucket always brings its rollup row, so no
-    -- row here has sign −1).
+    -- row here has sign -1).
     pct_exact AS (
       SELECT (SELECT n FROM from_rollups) = 0 AND (SELECT n FROM from_loose) <= ${exactPercentileRows} AS exact
     ),
