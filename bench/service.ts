@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface RunningService {
   base: string;
@@ -39,8 +40,19 @@ export function startScript(script: string, env: Record<string, string>, nodeArg
   });
 }
 
+/**
+ * The options `npm start` gives Node (package.json), so that a bench measures the service as it runs
+ * (the young generation's size moved req/s by a third, docs/BENCHMARKS.md "Memory"); the tracing
+ * preload is left to TRACING_PRELOAD.
+ */
+const START_OPTIONS: string[] = (() => {
+  const { scripts } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const args = scripts.start.split(' ').slice(1);
+  return args.filter((arg, i) => arg.startsWith('--') && arg !== '--import' && args[i - 1] !== '--import');
+})();
+
 /** The service itself (src/server.ts) on the given environment, on a free port unless PORT is set. */
-export const startService = (env: Record<string, string>, nodeArgs: string[] = []) => startScript(SERVER, env, nodeArgs);
+export const startService = (env: Record<string, string>, nodeArgs: string[] = []) => startScript(SERVER, env, [...START_OPTIONS, ...nodeArgs]);
 
 /** `npm start`'s preload (tracing when OTEL_* ask for it), as `node --import` takes it. */
 export const TRACING_PRELOAD = ['--import', new URL('../src/telemetry/preload.ts', import.meta.url).pathname];
