@@ -40,16 +40,22 @@ export function startScript(script: string, env: Record<string, string>, nodeArg
   });
 }
 
-/**
- * The options `npm start` gives Node (package.json), so that a bench measures the service as it runs
- * (the young generation's size moved req/s by a third, docs/BENCHMARKS.md "Memory"); the tracing
- * preload is left to TRACING_PRELOAD.
- */
-const START_OPTIONS: string[] = (() => {
+/** `npm start`'s own command line (package.json) after `node`, for running it without npm in between. */
+export function startCommand(): string[] {
   const { scripts } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
-  const args = scripts.start.split(' ').slice(1);
-  return args.filter((arg, i) => arg.startsWith('--') && arg !== '--import' && args[i - 1] !== '--import');
-})();
+  const [node, ...args] = scripts.start.split(' ');
+  if (node !== 'node') throw new Error(`unexpected start script: ${scripts.start}`);
+  return args;
+}
+
+/**
+ * The options `npm start` gives Node, so that a bench measures the service as it runs (the young
+ * generation's size moved req/s by a third, docs/BENCHMARKS.md "Memory"); the tracing preload is
+ * left to TRACING_PRELOAD.
+ */
+const START_OPTIONS: string[] = startCommand().filter(
+  (arg, i, args) => arg.startsWith('--') && arg !== '--import' && args[i - 1] !== '--import',
+);
 
 /** The service itself (src/server.ts) on the given environment, on a free port unless PORT is set. */
 export const startService = (env: Record<string, string>, nodeArgs: string[] = []) => startScript(SERVER, env, [...START_OPTIONS, ...nodeArgs]);

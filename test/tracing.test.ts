@@ -1,8 +1,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { startCommand } from '../bench/service.ts';
 import { tracingRequested } from '../src/telemetry/tracing-requested.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { nastyRows } from './helpers/nasty-rows.ts';
@@ -57,14 +57,6 @@ async function startReceiver(t: { teardown(fn: () => Promise<void> | void): void
   const address = server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no address');
   return { url: `http://127.0.0.1:${address.port}`, spans };
-}
-
-/** `npm start`'s own command line (package.json), without npm in between. */
-function startCommand(): string[] {
-  const { scripts } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
-  const [node, ...args] = scripts.start.split(' ');
-  if (node !== 'node') throw new Error(`unexpected start script: ${scripts.start}`);
-  return args;
 }
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 120_000): Promise<T> {
