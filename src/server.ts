@@ -47,7 +47,18 @@ async function start(config: Config) {
   const stopEmbedded = async () => embedded?.stop();
 
   try {
+    let warned = false;
     const poolOptions = {
+      // Both pools meet the same server: say it once.
+      onStartupParametersLost: (reason: string) => {
+        if (warned) return;
+        warned = true;
+        console.warn(
+          `Note: ${reason} (a pooler such as PgBouncer): ` +
+            'each connection sets jit, statement_timeout and the other session settings as it opens instead. ' +
+            'In transaction pooling mode set them on the role (docs/SCALING.md).',
+        );
+      },
       statementTimeoutMs: config.statementTimeoutMs,
       connectionTimeoutMs: config.poolTimeoutMs,
       maxPoolSize: config.poolSize,

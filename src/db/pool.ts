@@ -1,5 +1,6 @@
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import { gatePool } from './pool-gate.ts';
+import { startupParametersLost, withoutOptions, withSessionOptions, type SessionSetting } from './session-settings.ts';
 import {
   createPool,
   createTypeParserPreset,
@@ -49,6 +50,8 @@ export interface PoolOptions {
    * plans on first use, as any other.
    */
   warmUp?: readonly QuerySqlToken[];
+  /** Told why, when the server refused or dropped the startup parameters and the pool sets them per connection instead. */
+  onStartupParametersLost?: (reason: string) => void;
 }
 
 /**
@@ -72,47 +75,16 @@ const int8AsNumber = { name: 'int8', parse: (value: string) => Number(value) };
 /** timestamptz as ISO-8601 text: what the API answers, without a Date round trip in every route. */
 const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() };
 
-/**
- * The metrics pool's sessions (`genericPlans`): generic plans, no parallel workers, and hash tables
- * up to 8 × work_mem. The reads that could use parallel workers are the ones over a backlog of
- * pending rows, and a parallel scan there passes every matching row through its Gather to be
- * grouped by the leader. Idle, it saved 10–25 % of such a read; beside one busy core (the fold, in a
- * backlog) it cost 10–40 % (the big worker's 24 h window over 1M pending rows: 314 against 222 ms).
- * Without them, the generic plan expects each pending row in the window to be its own (state,
- * reason, bin, part) group (179k of 1M rows; there are ≈ 2,800), finds no room for so many in a hash
- * table of 2 × 4MB, and sorts the rows on disk to group them: 962 ms against 259 ms hashed at a
- * multiplier of 4 or more. The tables hold the groups there are, a few thousand, whatever the
- * estimate (docs/BENCHMARKS.md, "Reads during a backlog").
- */
-const METRICS_SESSION = '-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0 -c hash_mem_multiplier=8';
+export { withSessionOptions } from './session-settings.ts';
 
 /**
- * Every session of the service starts with JIT compilation off. PostgreSQL JIT-compiles a statement
- * whose estimated cost passes jit_above_cost (100,000), on every execution, prepared or not; the
- * metrics queries' estimates pass it by far (≈ 300,000, mostly branches that never run), so on a
- * server built with LLVM (Debian's and the official images) a system window spent ≈ 0.5 s compiling
- * 666 functions to run for under 10 ms (docs/BENCHMARKS.md, "JIT"). Options already in the URL come
- * after, so `options=-c jit=on` there turns it back on.
- *
- * The server also sends TCP keepalives on an idle session after a minute (ignored on a Unix
- * socket): the warm connections (`warmConnections`) sit idle for hours, and load balancers and NATs
- * drop idle flows silently after 4–6 minutes; a request sent on such a connection would hang.
+ * The pg driver, each new connection first taking `settings` (where the server refused them as
+ * startup parameters) and then running `statements` (by their names, as slonik sends them). Slonik
+ * has no hook on a connection's creation (`afterPoolConnection` runs on every acquire, inside the
+ * request), and its pool opens and replaces its minimum in the background, so this is where a
+ * connection can be prepared without a request waiting for it.
  */
-export function withSessionOptions(url: string, genericPlans = false): string {
-  const parsed = new URL(url);
-  const ours = `-c jit=off -c tcp_keepalives_idle=60${genericPlans ? ` ${METRICS_SESSION}` : ''}`;
-  const given = parsed.searchParams.get('options');
-  parsed.searchParams.set('options', given ? `${ours} ${given}` : ours);
-  return parsed.toString();
-}
-
-/**
- * The pg driver, each new connection first running `statements` (by their names, as slonik sends
- * them). Slonik has no hook on a connection's creation (`afterPoolConnection` runs on every
- * acquire, inside the request), and its pool opens and replaces its minimum in the background, so
- * this is where a connection can be warmed up without a request waiting for it.
- */
-function warmingDriverFactory(statements: readonly QuerySqlToken[]): DriverFactory {
+function preparingDriverFactory(settings: readonly SessionSetting[], statements: readonly QuerySqlToken[]): DriverFactory {
   const pgDriverFactory = createPgDriverFactory();
   return async ({ driverConfiguration }) => {
     // The pool closes idle connections above its minimum itself; the driver's own timer would
@@ -123,27 +95,64 @@ function warmingDriverFactory(statements: readonly QuerySqlToken[]): DriverFacto
         const client = await driver.createClient();
         client.acquire();
         try {
-          for (const { name, sql, values } of statements) await client.query(sql.replaceAll('$slonik_', '$'), [...values], { name });
-        } catch {
-          // Planned on first use instead (see `warmUp`).
+          // A setting the server rejects fails the connection: the service must not run without it.
+          for (const [name, value] of settings) await client.query('SELECT set_config($1, $2, false)', [name, value]);
+          try {
+            for (const { name, sql, values } of statements) await client.query(sql.replaceAll('$slonik_', '$'), [...values], { name });
+          } catch {
+            // Planned on first use instead (see `warmUp`).
+          }
+        } finally {
+          await client.release();
         }
-        await client.release();
         return client;
       },
     };
   };
 }
 
+/**
+ * Where the server refuses startup parameters, or drops them (PgBouncer: refused unless
+ * `ignore_startup_parameters` lists them, dropped if it does), the pool connects without them and
+ * sets each with set_config as a connection opens. That
+ * holds for the session in PgBouncer's session mode; in transaction mode a setting reaches only the
+ * server connection it ran on, so set them on the service's role there (docs/SCALING.md).
+ */
+async function sessionPlan(url: string, options: PoolOptions) {
+  const startupUrl = withSessionOptions(url, options.genericPlans);
+  const lost = await startupParametersLost(startupUrl, options.connectionTimeoutMs);
+  if (lost === undefined) {
+    return { url: startupUrl, settings: [], statementTimeout: options.statementTimeoutMs, idleInTransactionSessionTimeout: IDLE_IN_TRANSACTION_MS } as const;
+  }
+  const plain = withoutOptions(startupUrl);
+  options.onStartupParametersLost?.(lost);
+  return {
+    url: plain.url,
+    settings: [
+      ...plain.settings,
+      ['statement_timeout', String(options.statementTimeoutMs)],
+      ['idle_in_transaction_session_timeout', String(IDLE_IN_TRANSACTION_MS)],
+    ] satisfies SessionSetting[],
+    statementTimeout: 'DISABLE_TIMEOUT',
+    idleInTransactionSessionTimeout: 'DISABLE_TIMEOUT',
+  } as const;
+}
+
+/** A transaction left open this long is ended by the server (slonik's default, kept). */
+const IDLE_IN_TRANSACTION_MS = 60_000;
+
 export async function createDatabasePool(url: string, options: PoolOptions): Promise<DatabasePool> {
   const typeParsers = createTypeParserPreset().filter((p) => p.name !== 'int8' && p.name !== 'timestamptz');
   const size = options.maxPoolSize ?? 10;
   const warmUp = options.warmUp ?? [];
-  const pool = await createPool(withSessionOptions(url, options.genericPlans), {
-    driverFactory: warmUp.length > 0 ? warmingDriverFactory(warmUp) : createPgDriverFactory(),
+  const session = await sessionPlan(url, options);
+  const pool = await createPool(session.url, {
+    driverFactory: warmUp.length > 0 || session.settings.length > 0 ? preparingDriverFactory(session.settings, warmUp) : createPgDriverFactory(),
     minPoolSize: Math.min(options.warmConnections ?? 0, size),
     interceptors: [resultParser],
     typeParsers: [...typeParsers, int8AsNumber, timestamptzAsIso],
-    statementTimeout: options.statementTimeoutMs,
+    statementTimeout: session.statementTimeout,
+    idleInTransactionSessionTimeout: session.idleInTransactionSessionTimeout,
     connectionTimeout: options.connectionTimeoutMs,
     maxPoolSize: size,
     idleTimeout: options.idleTimeoutMs ?? 60_000,
@@ -151,8 +160,8 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
     queryRetryLimit: 0,
     // Slonik's default runs DISCARD ALL on every release: a second round trip per query, and it
     // would drop the metrics queries' named prepared statements (kept per connection on purpose,
-    // so their plans are cached). No other session state is kept (no SET, temporary tables or
-    // LISTEN; statement_timeout and jit are startup parameters of each connection).
+    // so their plans are cached). No other session state is kept (no temporary tables or LISTEN;
+    // the settings are given once as each connection opens, see `sessionPlan`).
     resetConnection: async () => {},
     captureStackTrace: false,
   });

@@ -23,7 +23,7 @@ export function promtool(args: string[], input?: string) {
   return { code: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

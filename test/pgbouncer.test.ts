@@ -1,0 +1,70 @@
+import t, { type Test } from 'tap';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { createDatabasePool } from '../src/db/pool.ts';
+import { startTestApp } from './helpers/app.ts';
+import { startTestDatabase } from './helpers/database.ts';
+import { nastyRows, SHOWTIME } from './helpers/nasty-rows.ts';
+import { pgbouncerMissing, startPgBouncer } from './helpers/pgbouncer.ts';
+import { insertRows } from './helpers/rows.ts';
+
+// Teams put PgBouncer in front of PostgreSQL. With its defaults it refuses the startup parameters
+// the service's sessions start with (options, statement_timeout), and the service failed to start;
+// told to ignore them, it drops them, and the service ran with JIT on (0.5 s a read on servers with
+// LLVM) and no statement timeout.
+const skip = pgbouncerMissing();
+const db = await startTestDatabase(t);
+await insertRows(db.pool, nastyRows());
+
+const Settings = z.object({ jit: z.string(), statement_timeout: z.string(), plan_cache_mode: z.string(), hash_mem_multiplier: z.string(), idle: z.string() });
+const settingsOf = (pool: Awaited<ReturnType<typeof createDatabasePool>>) =>
+  pool.one(sql.type(Settings)`
+    SELECT current_setting('jit') AS jit, current_setting('statement_timeout') AS statement_timeout,
+      current_setting('plan_cache_mode') AS plan_cache_mode, current_setting('hash_mem_multiplier') AS hash_mem_multiplier,
+      current_setting('idle_in_transaction_session_timeout') AS idle`);
+
+async function openPools(t: Test, url: string) {
+  const lost: string[] = [];
+  const open = (genericPlans: boolean) =>
+    createDatabasePool(url, { statementTimeoutMs: 4_321, connectionTimeoutMs: 5_000, maxPoolSize: 2, genericPlans, onStartupParametersLost: (why) => lost.push(why) });
+  const [pool, metricsPool] = [await open(false), await open(true)];
+  t.teardown(() => Promise.all([pool.end(), metricsPool.end()]));
+  return { pool, metricsPool, lost };
+}
+
+async function sessionsHoldTheirSettings(t: Test, url: string) {
+  const { pool, metricsPool, lost } = await openPools(t, url);
+  t.same(await settingsOf(pool), { jit: 'off', statement_timeout: '4321ms', plan_cache_mode: 'auto', hash_mem_multiplier: '2', idle: '1min' });
+  t.same(await settingsOf(metricsPool), { jit: 'off', statement_timeout: '4321ms', plan_cache_mode: 'force_generic_plan', hash_mem_multiplier: '8', idle: '1min' });
+  return lost;
+}
+
+t.test('straight to PostgreSQL: the settings arrive as startup parameters', async (t) => {
+  t.same(await sessionsHoldTheirSettings(t, db.url), [], 'no fallback');
+});
+
+t.test('PgBouncer with its defaults refuses the startup parameters: each connection sets them', { skip }, async (t) => {
+  const url = await startPgBouncer(t, db.url);
+  const lost = await sessionsHoldTheirSettings(t, url);
+  t.equal(lost.length, 2, 'each pool says why');
+  t.match(lost[0], /refused the startup parameter/);
+});
+
+t.test('PgBouncer told to ignore them drops them: each connection sets them', { skip }, async (t) => {
+  const url = await startPgBouncer(t, db.url, { ignoreStartupParameters: ['options', 'statement_timeout', 'idle_in_transaction_session_timeout'] });
+  const lost = await sessionsHoldTheirSettings(t, url);
+  t.match(lost[0], /dropped/);
+});
+
+t.test('through PgBouncer the service answers as it does straight to PostgreSQL', { skip }, async (t) => {
+  const url = await startPgBouncer(t, db.url);
+  const { pool, metricsPool } = await openPools(t, url);
+  const through = await startTestApp(t, { ...db, url, pool }, { metricsPool });
+  const direct = await startTestApp(t, db);
+  for (const path of ['/metrics/system?hours=24', `/metrics/worker/${encodeURIComponent(SHOWTIME)}?hours=8760`, '/metrics/system/timeseries?hours=24']) {
+    const [a, b] = await Promise.all([through.inject(path), direct.inject(path)]);
+    t.equal(a.statusCode, 200, path);
+    const answer = (body: string) => JSON.parse(body, (key, value) => (['from', 'to', 'as_of', 'bucket'].includes(key) ? undefined : value));
+    t.same(answer(a.body), answer(b.body), `${path}: the same answer`);
+  }
+});
