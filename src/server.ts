@@ -59,6 +59,11 @@ async function start(config: Config) {
             'In transaction pooling mode set them on the role (docs/SCALING.md).',
         );
       },
+      onStatementNamesLost: () =>
+        console.warn(
+          'Note: named prepared statements failed (a pooler in transaction mode, such as PgBouncer before 1.21 or ' +
+            'without max_prepared_statements): the statements are sent unnamed from now on, each planned as it runs.',
+        ),
       statementTimeoutMs: config.statementTimeoutMs,
       connectionTimeoutMs: config.poolTimeoutMs,
       maxPoolSize: config.poolSize,

@@ -32,9 +32,10 @@ export const gateStats = (pool: DatabasePool): GateStats | undefined => gates.ge
 /**
  * Slonik's pool queues callers without a time limit, so under overload latency grows without
  * bound. The gate admits as many callers as there are connections and lets the others wait at most
- * `timeoutMs` before failing with PoolTimeoutError (answered 503 with Retry-After).
+ * `timeoutMs` before failing with PoolTimeoutError (answered 503 with Retry-After). A call that
+ * fails with an error `retryOnce` accepts runs once more (statement-names.ts).
  */
-export function gatePool(pool: DatabasePool, size: number, timeoutMs: number): DatabasePool {
+export function gatePool(pool: DatabasePool, size: number, timeoutMs: number, retryOnce: (error: unknown) => boolean = () => false): DatabasePool {
   let active = 0;
   const waiting: (() => void)[] = [];
 
@@ -68,7 +69,10 @@ export function gatePool(pool: DatabasePool, size: number, timeoutMs: number): D
       return async (...args: unknown[]) => {
         await acquire();
         try {
-          return await value.apply(target, args);
+          return await value.apply(target, args).catch((error: unknown) => {
+            if (retryOnce(error)) return value.apply(target, args);
+            throw error;
+          });
         } finally {
           release();
         }

@@ -1,5 +1,6 @@
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import { gatePool } from './pool-gate.ts';
+import { statementNames } from './statement-names.ts';
 import { startupParametersLost, withoutOptions, withSessionOptions, type SessionSetting } from './session-settings.ts';
 import {
   createPool,
@@ -52,6 +53,8 @@ export interface PoolOptions {
   warmUp?: readonly QuerySqlToken[];
   /** Told why, when the server refused or dropped the startup parameters and the pool sets them per connection instead. */
   onStartupParametersLost?: (reason: string) => void;
+  /** Called once if named statements fail for a pooler in transaction mode (statement-names.ts). */
+  onStatementNamesLost?: () => void;
 }
 
 /**
@@ -84,7 +87,7 @@ export { withSessionOptions } from './session-settings.ts';
  * request), and its pool opens and replaces its minimum in the background, so this is where a
  * connection can be prepared without a request waiting for it.
  */
-function preparingDriverFactory(settings: readonly SessionSetting[], statements: readonly QuerySqlToken[]): DriverFactory {
+function preparingDriverFactory(settings: readonly SessionSetting[], statements: () => readonly QuerySqlToken[]): DriverFactory {
   const pgDriverFactory = createPgDriverFactory();
   return async ({ driverConfiguration }) => {
     // The pool closes idle connections above its minimum itself; the driver's own timer would
@@ -98,7 +101,7 @@ function preparingDriverFactory(settings: readonly SessionSetting[], statements:
           // A setting the server rejects fails the connection: the service must not run without it.
           for (const [name, value] of settings) await client.query('SELECT set_config($1, $2, false)', [name, value]);
           try {
-            for (const { name, sql, values } of statements) await client.query(sql.replaceAll('$slonik_', '$'), [...values], { name });
+            for (const { name, sql, values } of statements()) await client.query(sql.replaceAll('$slonik_', '$'), [...values], { name });
           } catch {
             // Planned on first use instead (see `warmUp`).
           }
@@ -146,10 +149,13 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
   const size = options.maxPoolSize ?? 10;
   const warmUp = options.warmUp ?? [];
   const session = await sessionPlan(url, options);
+  const names = statementNames(options.onStatementNamesLost);
+  // Unnamed, a statement prepared as a connection opens would only be planned for nothing.
+  const warm = () => (names.named ? warmUp : []);
   const pool = await createPool(session.url, {
-    driverFactory: warmUp.length > 0 || session.settings.length > 0 ? preparingDriverFactory(session.settings, warmUp) : createPgDriverFactory(),
+    driverFactory: warmUp.length > 0 || session.settings.length > 0 ? preparingDriverFactory(session.settings, warm) : createPgDriverFactory(),
     minPoolSize: Math.min(options.warmConnections ?? 0, size),
-    interceptors: [resultParser],
+    interceptors: [names.interceptor, resultParser],
     typeParsers: [...typeParsers, int8AsNumber, timestamptzAsIso],
     statementTimeout: session.statementTimeout,
     idleInTransactionSessionTimeout: session.idleInTransactionSessionTimeout,
@@ -165,5 +171,5 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
     resetConnection: async () => {},
     captureStackTrace: false,
   });
-  return gatePool(pool, size, options.connectionTimeoutMs);
+  return gatePool(pool, size, options.connectionTimeoutMs, (error) => names.lost(error));
 }
