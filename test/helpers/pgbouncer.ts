@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './prometheus.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import { startDaemon } from './daemon.ts';
 
 /** Debian's `pgbouncer` package (1.18); .ci/run installs it. */
 export const PGBOUNCER = process.env.PGBOUNCER_PATH ?? '/usr/sbin/pgbouncer';
@@ -57,18 +57,10 @@ export async function startPgBouncer(t: Teardown, url: string, options: PgBounce
   );
   const asRoot = process.getuid?.() === 0;
   const [command, args] = asRoot ? ['runuser', ['-u', 'nobody', '--', PGBOUNCER]] : [PGBOUNCER, []];
-  const child = spawn(command, [...args, join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.teardown(async () => {
-    child.kill('SIGTERM');
-    await exited;
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { child, log } = startDaemon(t, command, [...args, join(dir, 'pgbouncer.ini')], dir);
   const deadline = Date.now() + 10_000;
   while (!(await listening(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`pgbouncer did not start: ${log}`);
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`pgbouncer did not start: ${log()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const through = new URL(url);

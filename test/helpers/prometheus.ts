@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/db/embedded.ts';
+import { startDaemon } from './daemon.ts';
 
 /** Debian's `prometheus` package (2.42) brings both; .ci/run installs it. */
 export const PROMETHEUS = process.env.PROMETHEUS_PATH ?? '/usr/bin/prometheus';
@@ -21,15 +22,6 @@ export const RULES_TEST_FILE = new URL('../../deploy/prometheus/job-metrics.rule
 export function promtool(args: string[], input?: string) {
   const result = spawnSync(PROMTOOL, args, { input, encoding: 'utf8', timeout: 60_000 });
   return { code: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
 }
 
 interface Teardown {
@@ -58,7 +50,8 @@ export async function startPrometheus(t: Teardown, options: { target: string; to
       `rule_files:\n  - ${RULES_FILE}\n` +
       `scrape_configs:\n  - job_name: job-metrics\n    static_configs:\n      - targets: ['${options.target}']\n${authorization}`,
   );
-  const child = spawn(
+  const { child, log } = startDaemon(
+    t,
     PROMETHEUS,
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
@@ -66,16 +59,8 @@ export async function startPrometheus(t: Teardown, options: { target: string; to
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    dir,
   );
-  let log = '';
-  child.stderr.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.teardown(async () => {
-    child.kill('SIGTERM');
-    await exited;
-    await rm(dir, { recursive: true, force: true });
-  });
 
   const url = `http://127.0.0.1:${port}`;
   async function query(expr: string): Promise<Vector> {
@@ -89,10 +74,10 @@ export async function startPrometheus(t: Teardown, options: { target: string; to
   async function waitFor(expr: string, done: (result: Vector) => boolean, timeoutMs = 60_000): Promise<Vector> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`prometheus exited: ${log}`);
+      if (child.exitCode !== null) throw new Error(`prometheus exited: ${log()}`);
       const result = await query(expr).catch(() => undefined);
       if (result && done(result)) return result;
-      if (Date.now() > deadline) throw new Error(`${expr} did not hold within ${timeoutMs} ms (last: ${JSON.stringify(result)}); log: ${log}`);
+      if (Date.now() > deadline) throw new Error(`${expr} did not hold within ${timeoutMs} ms (last: ${JSON.stringify(result)}); log: ${log()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
