@@ -117,9 +117,9 @@ function preparingDriverFactory(settings: readonly SessionSetting[], statements:
 /**
  * Where the server refuses startup parameters, or drops them (PgBouncer: refused unless
  * `ignore_startup_parameters` lists them, dropped if it does), the pool connects without them and
- * sets each with set_config as a connection opens. That
- * holds for the session in PgBouncer's session mode; in transaction mode a setting reaches only the
- * server connection it ran on, so set them on the service's role there (docs/SCALING.md).
+ * sets each with set_config as a connection opens. That holds for the session in PgBouncer's
+ * session mode; in transaction mode a setting reaches only the server connection it ran on, so set
+ * them on the service's role there (docs/SCALING.md).
  */
 async function sessionPlan(url: string, options: PoolOptions) {
   const startupUrl = withSessionOptions(url, options.genericPlans);
