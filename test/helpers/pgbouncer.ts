@@ -26,14 +26,16 @@ export interface PgBouncerOptions {
 /**
  * A real PgBouncer on loopback in front of the database at `url`, as a team puts one in front of its
  * server, with its defaults otherwise; stopped and removed with the test. Returns `url` through it.
- * PgBouncer will not run as root, so under root it runs as nobody.
+ * PgBouncer will not run as root, so under root it runs as nobody, its files in /tmp.
  */
 export async function startPgBouncer(t: Teardown, url: string, options: PgBouncerOptions = {}): Promise<string> {
   const target = new URL(url);
   const user = decodeURIComponent(target.username);
   const password = decodeURIComponent(target.password);
   const database = target.pathname.slice(1);
-  const dir = await mkdtemp(join(tmpdir(), 'job-metrics-pgbouncer-'));
+  const asRoot = process.getuid?.() === 0;
+  // Read by nobody under root: /tmp, not a TMPDIR that may be private to root.
+  const dir = await mkdtemp(join(asRoot ? '/tmp' : tmpdir(), 'job-metrics-pgbouncer-'));
   await chmod(dir, 0o755);
   const port = await freePort();
   const quoted = (value: string) => `"${value.replaceAll('"', '""')}"`;
@@ -55,7 +57,6 @@ export async function startPgBouncer(t: Teardown, url: string, options: PgBounce
     ].join('\n'),
     { mode: 0o644 },
   );
-  const asRoot = process.getuid?.() === 0;
   const [command, args] = asRoot ? ['runuser', ['-u', 'nobody', '--', PGBOUNCER]] : [PGBOUNCER, []];
   const { child, log } = startDaemon(t, command, [...args, join(dir, 'pgbouncer.ini')], dir);
   const deadline = Date.now() + 10_000;
