@@ -4,6 +4,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { pgQuery } from '../bench/lib/plan.ts';
 import { createDatabasePool, withSessionOptions } from '../src/db/pool.ts';
+import { withoutOptions } from '../src/db/session-settings.ts';
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
@@ -26,6 +27,22 @@ t.test('the URL keeps what it had and starts its options with jit off', async (t
   const socket = new URL(withSessionOptions('postgres:///db?host=/run/postgresql'));
   t.equal(socket.searchParams.get('host'), '/run/postgresql', 'a Unix socket directory stays');
   t.equal(socket.pathname, '/db');
+});
+
+t.test('behind a pooler the options become settings: every form PostgreSQL takes, and a clear error otherwise', async (t) => {
+  const url = withSessionOptions('postgres://u:p@h:5432/db?options=-c%20search_path%3Dx%20--work_mem%3D5MB%20-cstatement_timeout%3D3s&sslmode=require');
+  const plain = withoutOptions(url);
+  t.same(plain.settings, [
+    ['jit', 'off'],
+    ['tcp_keepalives_idle', '60'],
+    ['search_path', 'x'],
+    ['work_mem', '5MB'],
+    ['statement_timeout', '3s'],
+  ]);
+  t.equal(new URL(plain.url).searchParams.get('options'), null, 'no startup options left');
+  t.equal(new URL(plain.url).searchParams.get('sslmode'), 'require', 'the rest of the URL stays');
+  t.throws(() => withoutOptions('postgres://u:p@h/db?options=-c%20jit'), /only -c name=value/);
+  t.throws(() => withoutOptions('postgres://u:p@h/db?options=-d%205'), /only -c name=value/);
 });
 
 t.test("the service's sessions run with JIT off; options in DATABASE_URL still apply", async (t) => {
