@@ -173,7 +173,8 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
       const text = chunk.toString('utf8');
       log(text);
       output = (output + text).slice(-4_000);
-      if (output.includes('database system is ready to accept connections')) ready();
+      // A standby's data directory says read-only connections.
+      if (/database system is ready to accept (read-only )?connections/.test(output)) ready();
     });
     child.once('error', fail);
     child.once('exit', (code) => {

@@ -29,6 +29,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 const isSchemaMissing = (error: unknown) =>
   causes(error).some((e) => ['42P01', '42703'].includes(String((e as { code?: unknown }).code)));
 
+/** read_only_sql_transaction: a write sent to a standby (or a session set read-only). */
+const isReadOnly = (error: unknown) => causes(error).some((e) => (e as { code?: unknown }).code === '25006');
+
 const isStatementTimeout = (error: unknown) =>
   causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
 
@@ -64,6 +67,14 @@ const SERVER_FAILURES: {
     retry: true,
     level: 'error',
     log: 'database schema is not the one this release expects',
+  },
+  {
+    matches: isReadOnly,
+    kind: PROBLEMS.databaseUnavailable,
+    detail: 'The database is read-only (a standby or replica): send writes to a service on the primary',
+    retry: true,
+    level: 'error',
+    log: 'a write reached a read-only database (a standby)',
   },
   {
     matches: isDatabaseUnavailable,

@@ -1,6 +1,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { repeat, type RepeatEvents } from '../db/repeat.ts';
+import { onPrimary } from '../db/standby.ts';
 import { pruneBeforeSql } from './horizon.ts';
 
 /** The advisory lock one pruner at a time holds per batch (the fold's key + 1). */
@@ -73,6 +74,6 @@ export async function pruneRawRows(pool: DatabasePool, retentionDays: number, ba
   return { rows, batches };
 }
 
-/** Prunes every `intervalMs` while the service runs; other instances skip while one holds the lock. */
+/** Prunes every `intervalMs` while the service runs; other instances skip while one holds the lock, a standby always. */
 export const startPruner = (pool: DatabasePool, retentionDays: number, intervalMs: number, events: RepeatEvents) =>
-  repeat(() => pruneRawRows(pool, retentionDays), intervalMs, events);
+  repeat(() => onPrimary(pool, () => pruneRawRows(pool, retentionDays)), intervalMs, events);

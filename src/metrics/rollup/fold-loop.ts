@@ -1,5 +1,6 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
+import { onPrimary, StandbyError } from '../../db/standby.ts';
 import { repeat, type RepeatEvents } from '../../db/repeat.ts';
 import { FOLD_LOCK_KEY } from './rollup-upserts.ts';
 
@@ -99,20 +100,21 @@ export async function shrinkPending(pool: DatabasePool): Promise<void> {
 
 /**
  * Folds the pending rows every `intervalMs`, so reads stay a few rollup rows plus a small pending
- * table. Readers are exact whether or not this runs; it only keeps them fast.
+ * table. Readers are exact whether or not this runs; it only keeps them fast. On a standby each
+ * run fails with StandbyError until it is promoted.
  */
 export function startFoldLoop(pool: DatabasePool, intervalMs: number, events: RepeatEvents) {
   // A batch that fails (a statement timeout, say) is retried a quarter the size; success doubles it back.
   let batch = FOLD_BATCH_ROWS;
   return repeat(
     () =>
-      foldPending(pool, batch).then(
+      onPrimary(pool, () => foldPending(pool, batch)).then(
         (rows) => {
           batch = Math.min(FOLD_BATCH_ROWS, batch * 2);
           return rows;
         },
         (error: unknown) => {
-          batch = Math.max(FOLD_MIN_BATCH_ROWS, Math.floor(batch / 4));
+          if (!(error instanceof StandbyError)) batch = Math.max(FOLD_MIN_BATCH_ROWS, Math.floor(batch / 4));
           throw error;
         },
       ),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { StandbyError } from '../../db/standby.ts';
 import { startFoldLoop } from '../../metrics/rollup/fold-loop.ts';
 
 /** Folds inserted rows into the rollups in the background while the app runs; 0 turns it off. */
@@ -8,7 +9,10 @@ async function rollupFoldLoop(fastify: FastifyInstance, options: { intervalMs: n
   let loop: ReturnType<typeof startFoldLoop> | undefined;
   fastify.addHook('onReady', async () => {
     loop = startFoldLoop(fastify.db, options.intervalMs, {
-      failed: (error) => fastify.log.warn({ err: error }, 'rollup fold failed; reads stay exact, retrying'),
+      failed: (error) =>
+        error instanceof StandbyError
+          ? fastify.log.info('the database is a standby: the primary folds, this instance only reads (ROLLUP_FOLD_INTERVAL_MS=0 says so)')
+          : fastify.log.warn({ err: error }, 'rollup fold failed; reads stay exact, retrying'),
       recovered: () => fastify.log.info('rollup fold works again'),
     });
   });
