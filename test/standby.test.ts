@@ -43,7 +43,8 @@ if (!db.canStopServer) {
   const standby = { ...db, url: server.url, pool: standbyPool };
 
   const INGEST_TOKEN = 'ingest-token-0123456789abcdef';
-  const onPrimary = await startTestApp(t, db);
+  // No fold in the primary's background: one between two answers would change how they were computed (meta).
+  const onPrimary = await startTestApp(t, db, { config: loadConfig({ ROLLUP_FOLD_INTERVAL_MS: '0' }) });
   const onStandby = await startTestApp(t, standby, { config: loadConfig({ INGEST_TOKEN, ROLLUP_FOLD_INTERVAL_MS: '50' }) });
 
   const lsn = z.object({ lsn: z.string() });
