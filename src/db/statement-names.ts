@@ -1,4 +1,5 @@
 import type { Interceptor } from 'slonik';
+import { hasCode } from './error-codes.ts';
 
 /**
  * Named prepared statements keep each metrics statement planned once per connection (≈ 3 ms a
@@ -8,13 +9,6 @@ import type { Interceptor } from 'slonik';
  * another client ("already exists", 42P05), and every metrics read failed.
  */
 const LOST_STATEMENT = new Set(['26000', '42P05']);
-
-const codeOf = (error: unknown): unknown => {
-  for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if ('code' in cause && typeof cause.code === 'string' && /^[0-9A-Z]{5}$/.test(cause.code)) return cause.code;
-  }
-  return undefined;
-};
 
 /**
  * The pool's statement names: sent until the first error that says the server connections are
@@ -33,7 +27,7 @@ export function statementNames(onUnnamed: () => void = () => {}) {
       return named;
     },
     lost(error: unknown): boolean {
-      if (!LOST_STATEMENT.has(codeOf(error) as string)) return false;
+      if (!hasCode(error, LOST_STATEMENT)) return false;
       if (named) {
         named = false;
         onUnnamed();

@@ -1,4 +1,5 @@
 import { BackendTerminatedError, ConnectionError, StatementTimeoutError } from 'slonik';
+import { causes, hasCode } from '../db/error-codes.ts';
 import { PoolTimeoutError } from '../db/pool-gate.ts';
 import { ProblemError } from './errors.ts';
 import { PROBLEMS, RETRY_AFTER_SECONDS, type ProblemKind } from './problems.ts';
@@ -8,12 +9,6 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',
   '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006',
 ]);
-
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = error; e && chain.length < 8; e = (e as { cause?: unknown }).cause) chain.push(e);
-  return chain;
-}
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   return causes(error).some(
@@ -26,11 +21,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** undefined_table / undefined_column: the service runs against a database that is not migrated. */
-const isSchemaMissing = (error: unknown) =>
-  causes(error).some((e) => ['42P01', '42703'].includes(String((e as { code?: unknown }).code)));
+const isSchemaMissing = (error: unknown) => hasCode(error, new Set(['42P01', '42703']));
 
 /** read_only_sql_transaction: a write sent to a standby (or a session set read-only). */
-const isReadOnly = (error: unknown) => causes(error).some((e) => (e as { code?: unknown }).code === '25006');
+const isReadOnly = (error: unknown) => hasCode(error, new Set(['25006']));
 
 const isStatementTimeout = (error: unknown) =>
   causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
