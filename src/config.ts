@@ -2,6 +2,7 @@
  * Configuration comes from the environment only, and is checked once at start-up:
  * a bad value stops the service with one line that names the variable.
  */
+import { tlsPlan, TlsSettingError } from './db/tls.ts';
 
 /**
  * A window of at most this many rows is answered exactly from the raw rows. Their cost depends on
@@ -93,6 +94,12 @@ function databaseUrl(env: Env): string | undefined {
   }
   if (url.hostname === '' && !url.searchParams.has('host')) {
     throw new ConfigError('DATABASE_URL', 'has no host');
+  }
+  try {
+    tlsPlan(raw, env);
+  } catch (error) {
+    if (error instanceof TlsSettingError) throw new ConfigError(error.variable, error.detail);
+    throw error;
   }
   return raw;
 }

@@ -6,7 +6,7 @@
  * npm run rollup -- fold                 move every pending inserted row into the rollups now, in batches
  * Reads DATABASE_URL; prints every difference and exits 1 if there is one.
  */
-import pg from 'pg';
+import { connectClient } from '../db/tls.ts';
 import { loadConfig } from '../config.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { workersQuery } from '../metrics/workers-query.ts';
@@ -20,8 +20,7 @@ const USAGE = 'usage: npm run rollup -- verify [--hours N] | rebuild | fold';
 
 async function verify(databaseUrl: string, hours: number, retentionDays: number | undefined): Promise<number> {
   const pool = await createDatabasePool(databaseUrl, { statementTimeoutMs: 600_000, connectionTimeoutMs: 10_000, maxPoolSize: 2 });
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connectClient(databaseUrl);
   let failures = 0;
   try {
     const workers = (await pool.any(workersQuery())).map((w) => w.worker);
@@ -43,8 +42,7 @@ async function verify(databaseUrl: string, hours: number, retentionDays: number 
 }
 
 async function rebuild(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connectClient(databaseUrl);
   try {
     const rows = await rebuildRollups(client, (message) => console.log(message));
     console.log(`rebuilt the rollups from ${rows} rows`);

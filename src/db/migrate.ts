@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
-import pg from 'pg';
+import type pg from 'pg';
+import { withClient } from './tls.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 export const MIGRATIONS_TABLE = 'pgmigrations';
@@ -39,9 +40,10 @@ export interface MigrateOptions {
   dir?: string;
 }
 
-export const runnerDefaults = (databaseUrl: string, dir: string) =>
+/** node-pg-migrate runs on a client of ours (tls.ts): its own would read the URL's TLS settings as node-postgres does. */
+export const runnerDefaults = (dbClient: pg.ClientBase, dir: string) =>
   ({
-    databaseUrl,
+    dbClient,
     dir,
     ignorePattern: '(\\..*)|(.*\\.d\\.ts)',
     migrationsTable: MIGRATIONS_TABLE,
@@ -55,12 +57,14 @@ export const runnerDefaults = (databaseUrl: string, dir: string) =>
  * that step completely and leaves the steps before it applied.
  */
 export async function migrate(databaseUrl: string, options: MigrateOptions): Promise<string[]> {
-  const done = await runner({
-    ...runnerDefaults(databaseUrl, options.dir ?? MIGRATIONS_DIR),
-    direction: options.direction,
-    count: options.count ?? (options.direction === 'up' ? Infinity : 1),
-    log: options.log ?? (() => {}),
-  });
+  const done = await withClient(databaseUrl, (client) =>
+    runner({
+      ...runnerDefaults(client, options.dir ?? MIGRATIONS_DIR),
+      direction: options.direction,
+      count: options.count ?? (options.direction === 'up' ? Infinity : 1),
+      log: options.log ?? (() => {}),
+    }),
+  );
   return done.map((m) => m.name);
 }
 
@@ -72,9 +76,7 @@ export interface MigrationStatus {
 }
 
 export async function migrationStatus(databaseUrl: string, dir: string = MIGRATIONS_DIR): Promise<MigrationStatus> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     const exists = await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [MIGRATIONS_TABLE]);
     const rows = exists.rows[0]?.present
       ? (await client.query<{ name: string; run_on: Date }>(`SELECT name, run_on FROM ${MIGRATIONS_TABLE} ORDER BY id`)).rows
@@ -86,7 +88,5 @@ export async function migrationStatus(databaseUrl: string, dir: string = MIGRATI
       pending: known.filter((name) => !appliedNames.has(name)),
       unknown: rows.map((r) => r.name).filter((name) => !known.includes(name)),
     };
-  } finally {
-    await client.end();
-  }
+  });
 }

@@ -1,5 +1,6 @@
 import { runner } from 'node-pg-migrate';
 import { MIGRATIONS_DIR, migrationStatus, runnerDefaults } from './migrate.ts';
+import { withClient } from './tls.ts';
 
 /**
  * Runs the `up` step of one applied migration again, leaving pgmigrations as it is: the runner
@@ -13,13 +14,9 @@ export async function reapplyMigration(databaseUrl: string, name: string, dir: s
   if (!status.applied.some((m) => m.name === name)) {
     throw new Error(`${name} is not applied: npm run migrate -- up applies pending migrations`);
   }
-  await runner({
-    ...runnerDefaults(databaseUrl, dir),
-    migrationsSchema: 'pg_temp',
-    file: name,
-    direction: 'up',
-    checkOrder: false,
-  });
+  await withClient(databaseUrl, (client) =>
+    runner({ ...runnerDefaults(client, dir), migrationsSchema: 'pg_temp', file: name, direction: 'up', checkOrder: false }),
+  );
 }
 
 /**
@@ -31,7 +28,7 @@ export async function markApplied(databaseUrl: string, name: string, dir: string
   if (name !== next) {
     throw new Error(`only the next pending migration (${next ?? 'none'}) can be marked applied, not ${name}`);
   }
-  await runner({ ...runnerDefaults(databaseUrl, dir), fake: true, file: name, direction: 'up' });
+  await withClient(databaseUrl, (client) => runner({ ...runnerDefaults(client, dir), fake: true, file: name, direction: 'up' }));
 }
 
 /** Forgets that a migration ran, without running its `down`. Only the latest applied one. */
@@ -40,5 +37,5 @@ export async function unmarkMigration(databaseUrl: string, name: string, dir: st
   if (name !== latest) {
     throw new Error(`only the latest applied migration (${latest ?? 'none'}) can be unmarked, not ${name}`);
   }
-  await runner({ ...runnerDefaults(databaseUrl, dir), fake: true, file: name, direction: 'down' });
+  await withClient(databaseUrl, (client) => runner({ ...runnerDefaults(client, dir), fake: true, file: name, direction: 'down' }));
 }

@@ -2,6 +2,7 @@ import { createPgDriverFactory } from '@slonik/pg-driver';
 import { gatePool } from './pool-gate.ts';
 import { statementNames } from './statement-names.ts';
 import { startupParametersLost, withoutOptions, withSessionOptions, type SessionSetting } from './session-settings.ts';
+import { resolveTls, type Tls } from './tls.ts';
 import {
   createPool,
   createTypeParserPreset,
@@ -121,9 +122,9 @@ function preparingDriverFactory(settings: readonly SessionSetting[], statements:
  * session mode; in transaction mode a setting reaches only the server connection it ran on, so set
  * them on the service's role there (docs/SCALING.md).
  */
-async function sessionPlan(url: string, options: PoolOptions) {
+async function sessionPlan(url: string, ssl: Tls, options: PoolOptions) {
   const startupUrl = withSessionOptions(url, options.genericPlans);
-  const lost = await startupParametersLost(startupUrl, options.connectionTimeoutMs);
+  const lost = await startupParametersLost(startupUrl, ssl, options.connectionTimeoutMs);
   if (lost === undefined) {
     return { url: startupUrl, settings: [], statementTimeout: options.statementTimeoutMs, idleInTransactionSessionTimeout: IDLE_IN_TRANSACTION_MS } as const;
   }
@@ -148,11 +149,14 @@ export async function createDatabasePool(url: string, options: PoolOptions): Pro
   const typeParsers = createTypeParserPreset().filter((p) => p.name !== 'int8' && p.name !== 'timestamptz');
   const size = options.maxPoolSize ?? 10;
   const warmUp = options.warmUp ?? [];
-  const session = await sessionPlan(url, options);
+  // TLS as libpq would choose it (tls.ts); the URL the drivers get has no ssl* parameters left.
+  const target = await resolveTls(url, options.connectionTimeoutMs);
+  const session = await sessionPlan(target.url, target.ssl, options);
   const names = statementNames(options.onStatementNamesLost);
   // Unnamed, a statement prepared as a connection opens would only be planned for nothing.
   const warm = () => (names.named ? warmUp : []);
   const pool = await createPool(session.url, {
+    ...(target.ssl === false ? {} : { ssl: target.ssl }),
     driverFactory: warmUp.length > 0 || session.settings.length > 0 ? preparingDriverFactory(session.settings, warm) : createPgDriverFactory(),
     minPoolSize: Math.min(options.warmConnections ?? 0, size),
     interceptors: [names.interceptor, resultParser],

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Tls } from './tls.ts';
 
 /** A setting every session of a pool starts with: [name, value]. */
 export type SessionSetting = readonly [string, string];
@@ -88,8 +89,8 @@ const PROBE_TIMEOUT_MS = 61_234;
  * statement timeout); undefined when they hold. One connection, closed at once; any other failure
  * is left for the pool to meet and report as it would.
  */
-export async function startupParametersLost(url: string, connectionTimeoutMs: number): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: url, statement_timeout: PROBE_TIMEOUT_MS, connectionTimeoutMillis: connectionTimeoutMs });
+export async function startupParametersLost(url: string, ssl: Tls, connectionTimeoutMs: number): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, ssl, statement_timeout: PROBE_TIMEOUT_MS, connectionTimeoutMillis: connectionTimeoutMs });
   client.on('error', () => {});
   try {
     await client.connect();

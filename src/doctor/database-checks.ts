@@ -10,8 +10,9 @@ export function reachableCheck(pool: DatabasePool, description: string): Check {
   return {
     name: 'database reachable',
     run: async () => {
-      const version = await pool.oneFirst(sql.type(z.object({ v: z.string() }))`SELECT current_setting('server_version') AS v`);
-      return pass('database reachable', `PostgreSQL ${version}, ${description}`);
+      const found = await pool.one(sql.type(z.object({ version: z.string(), tls: z.string().nullable() }))`
+        SELECT current_setting('server_version') AS version, (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls`);
+      return pass('database reachable', `PostgreSQL ${found.version}, ${description}, ${found.tls ? `over ${found.tls}` : 'not encrypted'}`);
     },
   };
 }
