@@ -95,6 +95,10 @@ function databaseUrl(env: Env): string | undefined {
   if (url.hostname === '' && !url.searchParams.has('host')) {
     throw new ConfigError('DATABASE_URL', 'has no host');
   }
+  if (url.hostname.startsWith('[')) {
+    // slonik's URL parser keeps the brackets, and no address "[::1]" can be looked up.
+    throw new ConfigError('DATABASE_URL', `has the IPv6 address ${url.hostname} as its host, which the driver cannot reach: give a host name that resolves to it`);
+  }
   try {
     tlsPlan(raw, env);
   } catch (error) {
