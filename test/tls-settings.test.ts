@@ -56,6 +56,14 @@ t.test('the URL the drivers get has no TLS parameters left, and keeps the rest',
   t.equal(plan.mode, 'verify-ca');
 });
 
+t.test("libpq's host, port, user, password and dbname in the query reach both drivers", async (t) => {
+  const moved = new URL(tlsPlan('postgresql:///ignored?host=/var/run/postgresql&port=6432&user=m%C3%A9trics&password=p%40ss%2Fw&dbname=jobs&application_name=jm', env).url);
+  t.equal(decodeURIComponent(moved.hostname), '/var/run/postgresql', 'the socket directory, as one host name');
+  t.same([moved.port, decodeURIComponent(moved.username), decodeURIComponent(moved.password), moved.pathname], ['6432', 'métrics', 'p@ss/w', '/jobs']);
+  t.same([...moved.searchParams.keys()], ['application_name']);
+  t.equal(tlsPlan('postgres://u:p@db.internal:5432/jobs?port=6543', env).url, 'postgres://u:p@db.internal:6543/jobs', "the query's port wins, as in libpq");
+});
+
 t.test('a setting that cannot work stops the start with one line naming it', async (t) => {
   const refused: [Record<string, string>, string, RegExp][] = [
     [{ DATABASE_URL: `${URL_BASE}?sslmode=verify` }, 'DATABASE_URL', /^DATABASE_URL has sslmode=verify: an sslmode is one of disable, allow, prefer, require, verify-ca, verify-full, no-verify$/],

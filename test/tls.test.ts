@@ -1,18 +1,20 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { copyFile, chown, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
-import { migrate, migrationStatus } from '../src/db/migrate.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { knownMigrations, migrate, migrationStatus } from '../src/db/migrate.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { foldPending } from '../src/metrics/rollup/fold-loop.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { makeCertificates } from './helpers/certificates.ts';
 import { runScript } from './helpers/cli.ts';
-import { READS_DATA_DIR, startTestDatabase } from './helpers/database.ts';
+import { EMBEDDED_SERVER, READS_DATA_DIR, startTestDatabase } from './helpers/database.ts';
 import { nastyRows, SHOWTIME } from './helpers/nasty-rows.ts';
 import { insertRows, oracle } from './helpers/rows.ts';
 
@@ -125,6 +127,25 @@ t.test('a server without TLS: prefer connects in the clear, require refuses', as
     /does not support SSL/,
     'require: refused',
   );
+});
+
+t.test("a Unix socket, written libpq's way (postgresql:///db?host=/dir&port=…&user=…)", async (t) => {
+  if (!EMBEDDED_SERVER) return t.comment(`skipped: ${READS_DATA_DIR}`);
+  const socketDir = await mkdtemp(join(tmpdir(), 'job-metrics-socket-'));
+  await chmod(socketDir, 0o777); // the server's own user makes the socket
+  const server = await startEmbeddedPostgres({ dir: join(socketDir, 'data'), ephemeral: true, socketDir });
+  t.teardown(async () => {
+    await server.stop();
+    await rm(socketDir, { recursive: true, force: true });
+  });
+  const tcp = new URL(server.url);
+  const target = `postgresql:///${tcp.pathname.slice(1)}?host=${encodeURIComponent(socketDir)}&port=${tcp.port}&user=${tcp.username}&password=${tcp.password}`;
+  t.same(await migrate(target, { direction: 'up' }), knownMigrations(), 'migrate over the socket');
+  const pool = await createDatabasePool(target, { statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000, maxPoolSize: 1 });
+  t.teardown(() => pool.end());
+  const found = await pool.one(sql.type(z.object({ user: z.string(), socket: z.boolean() }))`
+    SELECT current_user AS user, inet_client_addr() IS NULL AS socket`);
+  t.same(found, { user: tcp.username, socket: true }, "the URL's user, over the socket");
 });
 
 /** Gives the server the certificates and a pg_hba.conf that lets nothing in without TLS (certdb: a client certificate too). */

@@ -81,6 +81,8 @@ interface StartOptions {
   major?: PostgresMajor;
   /** Test databases trade crash safety for speed (no fsync); `npm start`'s data is kept safely. */
   ephemeral?: boolean;
+  /** A directory for a Unix socket too (one the server's user may write); default: TCP on loopback only. */
+  socketDir?: string;
   onLog?: (message: string) => void;
 }
 
@@ -161,7 +163,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   const durability = options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [];
   const child = spawn(
     binaries.bin('postgres'),
-    ['-D', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...durability],
+    ['-D', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${options.socketDir ?? ''}`, ...durability],
     { ...user, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
   );
   running.add(child);

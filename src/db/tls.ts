@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { getCACertificates, type ConnectionOptions } from 'node:tls';
 import pg from 'pg';
+import { withQueryPartsMoved } from './connection-url.ts';
 import { causes } from './error-codes.ts';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
@@ -22,7 +23,10 @@ export type SslMode = (typeof SSL_MODES)[number];
 export type Tls = false | ConnectionOptions;
 
 export interface TlsPlan {
-  /** The URL without its TLS parameters, which the drivers would reject or read their own way. */
+  /**
+   * The URL for the drivers: without its TLS parameters, which they would reject or read their own
+   * way, and with libpq's host, port, user, password and dbname moved out of its query.
+   */
   url: string;
   mode: SslMode;
   /** What a connection tries; the second (allow, prefer) when the server refuses the first. */
@@ -147,7 +151,7 @@ export function tlsPlan(url: string, env: Env = process.env): TlsPlan {
     'verify-full': () => [verified()],
   };
   for (const name of URL_PARAMETERS) params.delete(name);
-  return { url: parsed.toString(), mode, attempts: attempts[mode]() };
+  return { url: withQueryPartsMoved(parsed).toString(), mode, attempts: attempts[mode]() };
 }
 
 /** Whether the server refused this attempt's choice, so the mode's other choice may follow. */
