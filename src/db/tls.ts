@@ -167,15 +167,19 @@ function refused(error: unknown, tls: Tls): boolean {
 /** Which attempt last worked per server, so allow and prefer pay for a refusal once. */
 const worked = new Map<string, Tls>();
 
-/** Connects with the plan's first choice, then its second if the server refuses the first. */
-export async function connectWithPlan<T>(plan: TlsPlan, connect: (tls: Tls) => Promise<T>): Promise<{ connection: T; tls: Tls }> {
+/** A connected client: the plan's first choice, then its second if the server refuses the first. */
+async function openClient(plan: TlsPlan, config: Omit<pg.ClientConfig, 'connectionString' | 'ssl'>): Promise<{ client: pg.Client; tls: Tls }> {
   const last = worked.get(plan.url);
   const order = last === undefined ? plan.attempts : [last, ...plan.attempts.filter((tls) => tls !== last)];
   for (const [i, tls] of order.entries()) {
+    const client = new pg.Client({ ...config, connectionString: plan.url, ssl: tls });
+    // Without a listener, a socket error while the client sits idle would end the process;
+    // a query in flight still rejects with it.
+    client.on('error', () => {});
     try {
-      const connection = await connect(tls);
+      await client.connect();
       worked.set(plan.url, tls);
-      return { connection, tls };
+      return { client, tls };
     } catch (error) {
       if (i === order.length - 1 || !refused(error, tls)) throw error;
     }
@@ -185,27 +189,15 @@ export async function connectWithPlan<T>(plan: TlsPlan, connect: (tls: Tls) => P
 
 /** A connected node-postgres client for `url`, its TLS as libpq would choose it. */
 export async function connectClient(url: string, config: Omit<pg.ClientConfig, 'connectionString' | 'ssl'> = {}): Promise<pg.Client> {
-  const plan = tlsPlan(url);
-  const { connection } = await connectWithPlan(plan, async (ssl) => {
-    const client = new pg.Client({ ...config, connectionString: plan.url, ssl });
-    client.on('error', () => {}); // a failed attempt's late socket error; the caller owns the rest
-    await client.connect();
-    return client;
-  });
-  return connection;
+  return (await openClient(tlsPlan(url), config)).client;
 }
 
-/** The URL for the drivers and the TLS its connections use, found with one connection. */
+/** The URL for the drivers and the TLS its connections use, found with one connection where the mode leaves a choice. */
 export async function resolveTls(url: string, connectionTimeoutMs: number): Promise<{ url: string; ssl: Tls }> {
   const plan = tlsPlan(url);
   if (plan.attempts.length === 1) return { url: plan.url, ssl: plan.attempts[0]! };
-  const { connection, tls } = await connectWithPlan(plan, async (ssl) => {
-    const client = new pg.Client({ connectionString: plan.url, ssl, connectionTimeoutMillis: connectionTimeoutMs });
-    client.on('error', () => {});
-    await client.connect();
-    return client;
-  });
-  await connection.end().catch(() => {});
+  const { client, tls } = await openClient(plan, { connectionTimeoutMillis: connectionTimeoutMs });
+  await client.end().catch(() => {});
   return { url: plan.url, ssl: tls };
 }
 
