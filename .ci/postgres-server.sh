@@ -1,8 +1,10 @@
 # Sourced by .ci/run: a PostgreSQL 15 server from Debian's packages, set up as a team's existing
 # database would be — its own cluster, a non-superuser role that owns the database (CREATEDB for
-# the tests' databases), the en_US.UTF-8 collation and a time zone that is not UTC — reached only
-# by DATABASE_URL. Defines start_debian_postgres / stop_debian_postgres and sets SERVER_URL (the
-# service's database) and SERVER_ADMIN_URL (the same role, database "postgres").
+# the tests' databases), the en_US.UTF-8 collation, a time zone that is not UTC and TLS offered
+# with a self-signed certificate as managed servers offer it — reached only by DATABASE_URL, whose
+# default sslmode (prefer) then takes TLS for the service's connections. Defines
+# start_debian_postgres / stop_debian_postgres and sets SERVER_URL (the service's database) and
+# SERVER_ADMIN_URL (the same role, database "postgres").
 
 PG15_BIN=/usr/lib/postgresql/15/bin
 PG15_PORT=${PG15_PORT:-55415}
@@ -24,11 +26,14 @@ start_debian_postgres() {
   printf '%s\n' "$PG15_PASSWORD" > "$PG15_DIR/pw" && chmod 644 "$PG15_DIR/pw"
   runuser -u postgres -- "$PG15_BIN/initdb" -D "$PG15_DIR/data" --locale="$locale" --encoding=UTF8 \
     --username=postgres --pwfile="$PG15_DIR/pw" --auth-local=peer --auth-host=scram-sha-256 >"$PG15_DIR/initdb.log" || return 1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$PG15_DIR/data/server.key" -out "$PG15_DIR/data/server.crt" 2>/dev/null || return 1
+  chown postgres: "$PG15_DIR/data/server.key" "$PG15_DIR/data/server.crt" && chmod 600 "$PG15_DIR/data/server.key"
   # Embedded servers of earlier suites take free ports at random, and one may hold this port for a
   # moment (it happened once): try the next ports before giving up.
   local tries=0
   until runuser -u postgres -- "$PG15_BIN/pg_ctl" -D "$PG15_DIR/data" -l "$PG15_DIR/server.log" -w start \
-    -o "-p $PG15_PORT -k $PG15_DIR -c listen_addresses=127.0.0.1 -c timezone=America/New_York -c max_connections=200"; do
+    -o "-p $PG15_PORT -k $PG15_DIR -c listen_addresses=127.0.0.1 -c timezone=America/New_York -c max_connections=200 -c ssl=on"; do
     tries=$((tries + 1))
     [ "$tries" -lt 5 ] || return 1
     PG15_PORT=$((PG15_PORT + 1))
@@ -38,7 +43,7 @@ start_debian_postgres() {
     -c "CREATE DATABASE $PG15_ROLE OWNER $PG15_ROLE" || return 1
   SERVER_URL="postgres://$PG15_ROLE:$PG15_PASSWORD@127.0.0.1:$PG15_PORT/$PG15_ROLE"
   SERVER_ADMIN_URL="postgres://$PG15_ROLE:$PG15_PASSWORD@127.0.0.1:$PG15_PORT/postgres"
-  echo "PostgreSQL $("$PG15_BIN/postgres" --version | awk '{print $3}') from Debian's packages on port $PG15_PORT ($locale, America/New_York)"
+  echo "PostgreSQL $("$PG15_BIN/postgres" --version | awk '{print $3}') from Debian's packages on port $PG15_PORT ($locale, America/New_York, TLS offered)"
 }
 
 stop_debian_postgres() {
@@ -65,7 +70,11 @@ operator_smoke() {
   node_modules/.bin/node -e 'fetch(process.argv[1]).then(async (r) => { console.log(r.status, await r.text()); process.exit(r.status === 200 ? 0 : 1); })' \
     "http://127.0.0.1:$port/health/ready" || status=1
   npm run --silent smoke -- --url "http://127.0.0.1:$port" || status=1
-  DATABASE_URL="$SERVER_URL" npm run --silent doctor || status=1
+  # The doctor says how it connected: over TLS, which the default sslmode (prefer) took.
+  DATABASE_URL="$SERVER_URL" npm run --silent doctor >"$log.doctor" || status=1
+  cat "$log.doctor"
+  grep -q '^PASS  database reachable: .*, over TLSv1\.[23]$' "$log.doctor" || { echo "the service did not connect over TLS"; status=1; }
+  rm -f "$log.doctor"
   kill -TERM "$pid"
   wait "$pid" || status=1
   rm -f "$log"
