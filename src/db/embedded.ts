@@ -9,7 +9,7 @@ import {
   installedBinaries,
   postgresMajor,
   reachableBinaries,
-  type PostgresMajor,
+  type EmbeddedMajor,
   type RunAs,
 } from './postgres-binaries.ts';
 
@@ -78,7 +78,7 @@ interface StartOptions {
   database?: string;
   port?: number;
   /** PostgreSQL major version; default PG_MAJOR, else 18. */
-  major?: PostgresMajor;
+  major?: EmbeddedMajor;
   /** Test databases trade crash safety for speed (no fsync); `npm start`'s data is kept safely. */
   ephemeral?: boolean;
   /** A directory for a Unix socket too (one the server's user may write); default: TCP on loopback only. */

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type pg from 'pg';
+import { checkClientServer } from './server-version.ts';
 import { withClient } from './tls.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -54,17 +55,22 @@ export const runnerDefaults = (dbClient: pg.ClientBase, dir: string) =>
 
 /**
  * Each migration runs in its own transaction (or none, for CONCURRENTLY), so a failure rolls back
- * that step completely and leaves the steps before it applied.
+ * that step completely and leaves the steps before it applied. `up` first checks the server's
+ * version (server-version.ts): on one too old it changes nothing; `down` runs on any.
  */
 export async function migrate(databaseUrl: string, options: MigrateOptions): Promise<string[]> {
-  const done = await withClient(databaseUrl, (client) =>
-    runner({
+  const done = await withClient(databaseUrl, async (client) => {
+    if (options.direction === 'up') {
+      const note = await checkClientServer(client);
+      if (note) options.log?.(`Note: ${note}.`);
+    }
+    return runner({
       ...runnerDefaults(client, options.dir ?? MIGRATIONS_DIR),
       direction: options.direction,
       count: options.count ?? (options.direction === 'up' ? Infinity : 1),
       log: options.log ?? (() => {}),
-    }),
-  );
+    });
+  });
   return done.map((m) => m.name);
 }
 

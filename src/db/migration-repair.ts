@@ -1,5 +1,6 @@
 import { runner } from 'node-pg-migrate';
 import { MIGRATIONS_DIR, migrationStatus, runnerDefaults } from './migrate.ts';
+import { checkClientServer } from './server-version.ts';
 import { withClient } from './tls.ts';
 
 /**
@@ -14,9 +15,10 @@ export async function reapplyMigration(databaseUrl: string, name: string, dir: s
   if (!status.applied.some((m) => m.name === name)) {
     throw new Error(`${name} is not applied: npm run migrate -- up applies pending migrations`);
   }
-  await withClient(databaseUrl, (client) =>
-    runner({ ...runnerDefaults(client, dir), migrationsSchema: 'pg_temp', file: name, direction: 'up', checkOrder: false }),
-  );
+  await withClient(databaseUrl, async (client) => {
+    await checkClientServer(client);
+    return runner({ ...runnerDefaults(client, dir), migrationsSchema: 'pg_temp', file: name, direction: 'up', checkOrder: false });
+  });
 }
 
 /**

