@@ -41,13 +41,34 @@ export interface MigrateOptions {
   dir?: string;
 }
 
+/**
+ * The schema of the migrations' own table: where the session's search_path finds it (as every
+ * reader here does: status, readiness, doctor), else where the migrations create their tables
+ * (current_schema()). node-pg-migrate's own default, "public", failed for a role whose search_path
+ * is a schema of its own and that may not create in public (PostgreSQL 15's default for all but
+ * the database's owner): "permission denied for schema public" before the first step.
+ */
+async function migrationsSchema(client: pg.ClientBase): Promise<string> {
+  const { rows } = await client.query<{ schema: string | null; path: string }>(
+    `SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)),
+       current_schema()) AS schema, current_setting('search_path') AS path`,
+    [MIGRATIONS_TABLE],
+  );
+  const { schema, path } = rows[0]!;
+  if (schema === null) {
+    throw new Error(`no schema to create the tables in: the search_path (${path}) names none that exists; create it, or set the role's search_path`);
+  }
+  return schema;
+}
+
 /** node-pg-migrate runs on a client of ours (tls.ts): its own would read the URL's TLS settings as node-postgres does. */
-export const runnerDefaults = (dbClient: pg.ClientBase, dir: string) =>
+export const runnerDefaults = async (dbClient: pg.ClientBase, dir: string) =>
   ({
     dbClient,
     dir,
     ignorePattern: '(\\..*)|(.*\\.d\\.ts)',
     migrationsTable: MIGRATIONS_TABLE,
+    migrationsSchema: await migrationsSchema(dbClient),
     singleTransaction: false,
     checkOrder: true,
     log: () => {},
@@ -65,7 +86,7 @@ export async function migrate(databaseUrl: string, options: MigrateOptions): Pro
       if (note) options.log?.(`Note: ${note}.`);
     }
     return runner({
-      ...runnerDefaults(client, options.dir ?? MIGRATIONS_DIR),
+      ...(await runnerDefaults(client, options.dir ?? MIGRATIONS_DIR)),
       direction: options.direction,
       count: options.count ?? (options.direction === 'up' ? Infinity : 1),
       log: options.log ?? (() => {}),
