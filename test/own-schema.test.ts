@@ -11,7 +11,8 @@ import { startTestDatabase } from './helpers/database.ts';
 // (so the default search_path, "$user", public, finds it first), and may not create in public:
 // PostgreSQL 15's default for every role but the database's owner. node-pg-migrate put its table in
 // public regardless, so `migrate up` failed before its first step ("Unable to ensure migrations
-// table: error: permission denied for schema public", with a stack trace).
+// table: error: permission denied for schema public", with a stack trace). Such roles often have a
+// statement_timeout of their own, too.
 const db = await startTestDatabase(t, { migrate: false });
 const canCreateRoles = await db.pool.oneFirst(sql.type(z.object({ can: z.boolean() }))`
   SELECT rolsuper OR rolcreaterole AS can FROM pg_roles WHERE rolname = current_user`);
@@ -21,7 +22,7 @@ url.username = role;
 url.password = 'own-schema-password';
 const roleUrl = url.toString();
 
-t.test('a role that may create only in its own schema migrates, serves and rolls back there', async (t) => {
+t.test('a role that may create only in its own schema, with a short statement_timeout, migrates, serves and rolls back there', async (t) => {
   if (!canCreateRoles) return t.comment("skipped: TEST_DATABASE_URL's role may not create roles");
   const id = sql.identifier([role]);
   await db.pool.query(sql.unsafe`CREATE ROLE ${id} LOGIN PASSWORD 'own-schema-password'`);
@@ -68,7 +69,28 @@ t.test('a role that may create only in its own schema migrates, serves and rolls
   t.equal((await migrate(roleUrl, { direction: 'down', count: Infinity })).length, knownMigrations().length, 'every step down');
   t.equal(await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = ${role}::regnamespace AND relkind = 'r' AND relname <> 'pgmigrations'`), 0, 'leaves only the record');
-  t.same(await migrate(roleUrl, { direction: 'up' }), knownMigrations(), 'and up again');
+
+  // Up again over 100,000 rows, the role now with a statement_timeout far below the rollup
+  // backfill's time: it was cancelled half-way ("canceling statement due to statement timeout").
+  t.same(await migrate(roleUrl, { direction: 'up', count: 1 }), knownMigrations().slice(0, 1), 'the table back');
+  await db.pool.query(sql.unsafe`
+    INSERT INTO ${sql.identifier([role, 'job_execution_summaries'])} (job_id, worker, state, results, duration_ms, inserted_at)
+    SELECT i, 'Own.Worker.' || (i % 7), CASE WHEN i % 3 = 0 THEN 'cancelled' ELSE 'completed' END,
+      CASE WHEN i % 6 = 0 THEN '{"cancel_reason": "venue closed"}'::jsonb END, i % 5000, now() - make_interval(secs => i * 30)
+    FROM generate_series(1, 100000) i`);
+  await db.pool.query(sql.unsafe`ALTER ROLE ${id} SET statement_timeout = '20ms'`);
+  t.same(await migrate(roleUrl, { direction: 'up' }), knownMigrations().slice(1), 'the rest up, past the role’s statement_timeout of 20 ms');
+  // The seed's query over the same rows (30 s apart: the window's edge moves by none in between).
+  const oracle = await db.pool.any(sql.type(z.object({ reason: z.string(), count: z.number() }))`
+    SELECT CASE WHEN results->>'cancel_reason' IS NULL THEN 'unknown' ELSE results->>'cancel_reason' END AS reason, count(*)::int AS count
+    FROM ${sql.identifier([role, 'job_execution_summaries'])} WHERE state = 'cancelled' AND inserted_at > now() - interval '24 hours'
+    GROUP BY 1 ORDER BY 1 DESC`);
+  t.same(oracle.map((r) => r.reason), ['venue closed', 'unknown']);
+  t.same(
+    (await app.inject('/metrics/system?hours=24')).json().cancellations,
+    { total: oracle[0]!.count + oracle[1]!.count, unknown: oracle[1]!.count, by_reason: [{ reason: 'venue closed', count: oracle[0]!.count }] },
+    'and the backfilled rollups answer as the seed query says',
+  );
 });
 
 t.test('a search_path that names no schema that exists: one line saying so, and nothing created', async (t) => {

@@ -61,9 +61,16 @@ async function migrationsSchema(client: pg.ClientBase): Promise<string> {
   return schema;
 }
 
-/** node-pg-migrate runs on a client of ours (tls.ts): its own would read the URL's TLS settings as node-postgres does. */
-export const runnerDefaults = async (dbClient: pg.ClientBase, dir: string) =>
-  ({
+/**
+ * Readies a session of ours for node-pg-migrate (its own client would read the URL's TLS settings
+ * as node-postgres does, tls.ts) and gives the runner's options. The session has no statement
+ * timeout: a step on a big table takes minutes (the rollup backfill: 135–229 s at 10M rows,
+ * docs/BENCHMARKS.md), and a role's own `statement_timeout` (managed services often set one)
+ * cancelled it half-way with a bare "canceling statement due to statement timeout".
+ */
+export async function runnerSession(dbClient: pg.ClientBase, dir: string) {
+  await dbClient.query('SET statement_timeout = 0');
+  return {
     dbClient,
     dir,
     ignorePattern: '(\\..*)|(.*\\.d\\.ts)',
@@ -72,7 +79,8 @@ export const runnerDefaults = async (dbClient: pg.ClientBase, dir: string) =>
     singleTransaction: false,
     checkOrder: true,
     log: () => {},
-  }) as const;
+  } as const;
+}
 
 /**
  * Each migration runs in its own transaction (or none, for CONCURRENTLY), so a failure rolls back
@@ -86,7 +94,7 @@ export async function migrate(databaseUrl: string, options: MigrateOptions): Pro
       if (note) options.log?.(`Note: ${note}.`);
     }
     return runner({
-      ...(await runnerDefaults(client, options.dir ?? MIGRATIONS_DIR)),
+      ...(await runnerSession(client, options.dir ?? MIGRATIONS_DIR)),
       direction: options.direction,
       count: options.count ?? (options.direction === 'up' ? Infinity : 1),
       log: options.log ?? (() => {}),

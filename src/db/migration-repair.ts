@@ -1,5 +1,5 @@
 import { runner } from 'node-pg-migrate';
-import { MIGRATIONS_DIR, migrationStatus, runnerDefaults } from './migrate.ts';
+import { MIGRATIONS_DIR, migrationStatus, runnerSession } from './migrate.ts';
 import { checkClientServer } from './server-version.ts';
 import { withClient } from './tls.ts';
 
@@ -17,7 +17,7 @@ export async function reapplyMigration(databaseUrl: string, name: string, dir: s
   }
   await withClient(databaseUrl, async (client) => {
     await checkClientServer(client);
-    return runner({ ...(await runnerDefaults(client, dir)), migrationsSchema: 'pg_temp', file: name, direction: 'up', checkOrder: false });
+    return runner({ ...(await runnerSession(client, dir)), migrationsSchema: 'pg_temp', file: name, direction: 'up', checkOrder: false });
   });
 }
 
@@ -30,7 +30,7 @@ export async function markApplied(databaseUrl: string, name: string, dir: string
   if (name !== next) {
     throw new Error(`only the next pending migration (${next ?? 'none'}) can be marked applied, not ${name}`);
   }
-  await withClient(databaseUrl, async (client) => runner({ ...(await runnerDefaults(client, dir)), fake: true, file: name, direction: 'up' }));
+  await withClient(databaseUrl, async (client) => runner({ ...(await runnerSession(client, dir)), fake: true, file: name, direction: 'up' }));
 }
 
 /** Forgets that a migration ran, without running its `down`. Only the latest applied one. */
@@ -39,5 +39,5 @@ export async function unmarkMigration(databaseUrl: string, name: string, dir: st
   if (name !== latest) {
     throw new Error(`only the latest applied migration (${latest ?? 'none'}) can be unmarked, not ${name}`);
   }
-  await withClient(databaseUrl, async (client) => runner({ ...(await runnerDefaults(client, dir)), fake: true, file: name, direction: 'down' }));
+  await withClient(databaseUrl, async (client) => runner({ ...(await runnerSession(client, dir)), fake: true, file: name, direction: 'down' }));
 }
