@@ -29,6 +29,13 @@ async function run() {
     { job_id: 900_001, worker: HOSTILE_WORKER, state: 'cancelled', results: { cancel_reason: HOSTILE_REASON }, age_s: 90, duration_ms: 1234 },
     { job_id: 900_002, worker: HOSTILE_WORKER, state: 'completed', age_s: 95, duration_ms: 65_000 },
   ];
+  // More reasons than the page lists (LISTED_REASONS, 50): 53, one to three executions each.
+  const MANY = 'Many.Reasons.Worker';
+  for (let i = 0; i < 53; i++) {
+    for (let k = 0; k <= i % 3; k++) {
+      extra.push({ job_id: 910_000 + i * 10 + k, worker: MANY, state: 'cancelled', results: { cancel_reason: `order ${i} gone` }, age_s: 600 + i, duration_ms: 5 });
+    }
+  }
   await insertRows(db.pool, [...nastyRows(), ...extra]);
 
   const app = await buildApp({ pool: db.pool, shedLoad: false });
@@ -117,6 +124,25 @@ async function run() {
     await page.waitForURL((url) => !url.searchParams.has('worker'));
     await ready(page);
     t.match(await page.textContent('#summary-title'), /System/);
+  });
+
+  t.test('past 50 reasons, the page lists the largest 50 and sums the rest in one bar', async (t) => {
+    await page.goto(`${base}/dashboard?hours=1&worker=${encodeURIComponent(MANY)}`);
+    await ready(page);
+    const every = (await api(`/metrics/worker/${encodeURIComponent(MANY)}?hours=1`)).cancellations.by_reason;
+    t.equal(every.length, 53, 'the API without ?reasons lists every reason');
+    const shown = await page.$$eval('#reasons li[data-kind="reason"]', (items) =>
+      items.map((li) => ({ reason: (li as HTMLElement).dataset.reason, count: Number((li.querySelector('.bar-count') as HTMLElement).dataset.value) })),
+    );
+    t.same(shown, every.slice(0, 50), 'the largest 50, in the API order');
+    const other = page.locator('#reasons li[data-kind="other"]');
+    t.equal(await other.locator('.bar-text').textContent(), '3 other reasons');
+    t.equal(
+      Number(await other.locator('.bar-count').getAttribute('data-value')),
+      every.slice(50).reduce((sum, r) => sum + r.count, 0),
+      'counting the executions of the three left out',
+    );
+    t.equal(await other.locator('button').count(), 0, 'nothing to open behind it');
   });
 
   t.test('hostile names and reasons are shown as text', async (t) => {

@@ -5,6 +5,7 @@ import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { IDLE_WORKER, MAILER, nastyRows, SHOWTIME, WINDOWS, WORKERS } from './helpers/nasty-rows.ts';
 import { codePointCompare, durationDifferences, insertRows, oracle } from './helpers/rows.ts';
+import { loadConfig } from '../src/config.ts';
 
 const db = await startTestDatabase(t);
 const app = await startTestApp(t, db);
@@ -25,8 +26,8 @@ function assertMatchesOracle(tt: Test, body: Metrics, expected: ReturnType<typeo
   const { cancellations } = body;
   tt.equal(
     cancellations.total,
-    cancellations.unknown + cancellations.by_reason.reduce((sum, r) => sum + r.count, 0),
-    'total = unknown + Σ by_reason',
+    cancellations.unknown + cancellations.by_reason.reduce((sum, r) => sum + r.count, 0) + cancellations.other_reasons.count,
+    'total = unknown + Σ by_reason + other_reasons',
   );
   tt.same(durationDifferences(body.duration_ms, expected.duration_ms, body.meta?.percentile_error_bound), [], 'durations');
 }
@@ -54,6 +55,27 @@ t.test('worker metrics equal the oracle for every worker and window', async (t) 
       );
     }
   }
+});
+
+t.test('?reasons=N lists the largest N reasons and sums the rest, from the raw rows and from the rollups', async (t) => {
+  // METRICS_EXACT_MAX_ROWS=0: every window from the rollups, so both queries are checked.
+  const rollupApp = await startTestApp(t, db, { config: loadConfig({ METRICS_EXACT_MAX_ROWS: '0' }) });
+  for (const [label, on] of [['raw rows', app], ['rollups', rollupApp]] as const) {
+    for (const worker of [undefined, SHOWTIME, MAILER]) {
+      for (const hours of [1, 24, 8760]) {
+        const every = oracle(rows, hours, worker).cancellations.by_reason.length;
+        for (const limit of new Set([0, 1, 2, Math.max(every - 1, 0), every, every + 5])) {
+          const path = worker ? `/metrics/worker/${encodeURIComponent(worker)}` : '/metrics/system';
+          const body = (await get(t, on, `${path}?hours=${hours}&reasons=${limit}&compare=previous`)).json<Metrics & { compare: { previous: Metrics } }>();
+          const expected = oracle(rows, hours, worker, limit).cancellations;
+          t.same(body.cancellations, expected, `${label}, ${worker ?? 'system'} ${hours} h, reasons=${limit} of ${every}`);
+          t.equal(body.compare.previous.cancellations.by_reason.length <= limit, true, 'the previous window is cut the same way');
+        }
+      }
+    }
+  }
+  // The fixture's reasons must be enough for the cuts above to mean something.
+  t.ok(oracle(rows, 24).cancellations.by_reason.length >= 5, 'the system has five reasons or more in a day');
 });
 
 t.test('the default window is 24 hours', async (t) => {
@@ -105,7 +127,7 @@ t.test('an idle known worker gets zeros, an unseen one a 404', async (t) => {
   t.equal(body.executions, 0);
   t.same(body.states, { completed: 0, retryable: 0, discarded: 0, cancelled: 0, snoozed: 0 });
   t.equal(body.success_rate, null);
-  t.same(body.cancellations, { total: 0, unknown: 0, by_reason: [] });
+  t.same(body.cancellations, { total: 0, unknown: 0, by_reason: [], other_reasons: { count: 0, reasons: 0 } });
   t.equal(body.duration_ms, null);
 
   for (const name of ['Never.Seen', MAILER.toLowerCase(), `${MAILER} `, "x' OR '1'='1", 'a%2Fb']) {

@@ -88,7 +88,7 @@ t.test('a role that may create only in its own schema, with a short statement_ti
   t.same(oracle.map((r) => r.reason), ['venue closed', 'unknown']);
   t.same(
     (await app.inject('/metrics/system?hours=24')).json().cancellations,
-    { total: oracle[0]!.count + oracle[1]!.count, unknown: oracle[1]!.count, by_reason: [{ reason: 'venue closed', count: oracle[0]!.count }] },
+    { total: oracle[0]!.count + oracle[1]!.count, unknown: oracle[1]!.count, by_reason: [{ reason: 'venue closed', count: oracle[0]!.count }], other_reasons: { count: 0, reasons: 0 } },
     'and the backfilled rollups answer as the seed query says',
   );
 });

@@ -26,7 +26,7 @@ const broken = createServer((request, response) => {
     executions: 3,
     states: { completed: 0, retryable: 0, discarded: 0, cancelled: 3, snoozed: 0 },
     success_rate: 0,
-    cancellations: { total: 3, unknown: 0, by_reason: [{ reason: 'movie not matched', count: 2 }] },
+    cancellations: { total: 3, unknown: 0, by_reason: [{ reason: 'movie not matched', count: 2 }], other_reasons: { count: 0, reasons: 0 } },
     duration_ms: null,
   };
   if (url.pathname === '/health/live') return json(200, { status: 'ok' });
@@ -60,7 +60,7 @@ t.test('§3 smoke fails against a broken service, one line per failure', async (
     /^FAIL  an unknown worker is a 404 problem/,
   ]);
   t.match(smoke.stdout, /last_seen must match format "date-time"/);
-  t.match(smoke.stdout, /cancellations\.total 3 ≠ unknown 0 \+ Σ by_reason 2/);
+  t.match(smoke.stdout, /cancellations\.total 3 ≠ unknown 0 \+ Σ by_reason \+ other_reasons 2/);
   t.match(smoke.stdout, /expected 400 application\/problem\+json, got 500 text\/plain/);
   t.match(smoke.stdout, /smoke: 5 of 6 checks failed/);
 });

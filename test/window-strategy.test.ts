@@ -42,7 +42,7 @@ async function removeAllBut(keep: number) {
 }
 
 async function read(t: Test, label: string, method: 'exact' | 'rollup', hours = 24, on: CommonQueryMethods = db.pool, using = strategy) {
-  const metrics = await windowMetrics(on, using, hours, WORKER);
+  const metrics = await windowMetrics(on, using, { hours, worker: WORKER });
   if (metrics === null) return t.fail(`${label}: the worker is known`);
   const expected = oracle(rows, hours, WORKER);
   t.equal(metrics.meta?.method, method, `${label}: ${method}`);
@@ -61,8 +61,8 @@ t.test('the method follows the size on either path; an unknown worker stays unkn
   await add(25);
   await read(t, 'grown to 37 rows', 'rollup');
   await removeAllBut(0);
-  t.equal(await windowMetrics(db.pool, strategy, 24, WORKER), null, 'every row gone: unknown, on the rollup path too');
-  t.equal(await windowMetrics(db.pool, strategy, 24, WORKER), null, 'and on the size path');
+  t.equal(await windowMetrics(db.pool, strategy, { hours: 24, worker: WORKER }), null, 'every row gone: unknown, on the rollup path too');
+  t.equal(await windowMetrics(db.pool, strategy, { hours: 24, worker: WORKER }), null, 'and on the size path');
 });
 
 t.test('a window longer than one found large skips the size query, first time asked or not', async (t) => {
@@ -89,7 +89,7 @@ t.test('a window longer than one found large skips the size query, first time as
   await asked('8760 h, never asked, longer', 8760, 'rollup', 'rollup');
   await asked('2 h, shorter: the size first', 2, 'rollup', 'size, rollup');
   await asked('3 h, longer than 2 h now', 3, 'rollup', 'rollup');
-  t.equal(await windowMetrics(counting, fresh, 3, 'Strategy.Other'), null, 'another scope: unknown, not taken for large');
+  t.equal(await windowMetrics(counting, fresh, { hours: 3, worker: 'Strategy.Other' }), null, 'another scope: unknown, not taken for large');
   await removeAllBut(12);
   await asked('720 h after the shrink: the rollups, then exact', 720, 'exact', 'rollup, exact');
   await asked('720 h again: the size first', 720, 'exact', 'size, exact');

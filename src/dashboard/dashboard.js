@@ -156,8 +156,9 @@ function renderSummary(metrics, view) {
 
 function reasonBar({ label, note, count, total, kind, onSelect }) {
   const item = el('li', `bar bar-${kind}`);
-  const button = el('button', 'bar-button');
-  button.type = 'button';
+  // Without onSelect (the reasons left out of the list) there is nothing to open: not a button.
+  const button = el(onSelect ? 'button' : 'div', 'bar-button');
+  if (onSelect) button.type = 'button';
   const name = el('span', 'bar-label');
   name.append(el('span', 'bar-text', label));
   if (note) name.append(el('span', 'bar-note', note));
@@ -170,8 +171,14 @@ function reasonBar({ label, note, count, total, kind, onSelect }) {
   figure.dataset.value = String(count);
   const percent = el('span', 'bar-share', share(count, total));
   button.append(name, track, figure, percent);
-  button.setAttribute('aria-label', `${label}${note ? ` (${note})` : ''}: ${formatCount(count)} cancellations, ${share(count, total)}. Show the executions.`);
-  button.addEventListener('click', onSelect);
+  const said = `${label}${note ? ` (${note})` : ''}: ${formatCount(count)} cancellations, ${share(count, total)}.`;
+  if (onSelect) {
+    button.setAttribute('aria-label', `${said} Show the executions.`);
+    button.addEventListener('click', onSelect);
+  } else {
+    button.setAttribute('role', 'group');
+    button.setAttribute('aria-label', said);
+  }
   item.append(button);
   return item;
 }
@@ -179,8 +186,14 @@ function reasonBar({ label, note, count, total, kind, onSelect }) {
 /** How a stored reason reads on the page: quoted exactly, so "unknown" never looks like Unknown. */
 const quoted = (reason) => `“${reason}”`;
 
+/**
+ * The largest reasons the page asks for; the rest come summed in other_reasons. Reasons that embed
+ * ids can number 200,000 in a day: 9.5 MB of JSON, and as many bars for the browser to lay out.
+ */
+const LISTED_REASONS = 50;
+
 function renderReasons(metrics, view) {
-  const { total, unknown, by_reason: byReason } = metrics.cancellations;
+  const { total, unknown, by_reason: byReason, other_reasons: other } = metrics.cancellations;
   const list = $('reasons');
   list.replaceChildren();
   $('reasons-empty').hidden = total > 0;
@@ -198,6 +211,14 @@ function renderReasons(metrics, view) {
     });
     item.dataset.kind = 'reason';
     item.dataset.reason = reason;
+    list.append(item);
+  }
+  if (other && other.count > 0) {
+    const item = reasonBar({
+      label: `${formatCount(other.reasons)} other ${other.reasons === 1 ? 'reason' : 'reasons'}`,
+      note: 'not listed', count: other.count, total, kind: 'other',
+    });
+    item.dataset.kind = 'other';
     list.append(item);
   }
 }
@@ -410,7 +431,7 @@ async function load() {
   const query = `hours=${encodeURIComponent(view.hours)}`;
   try {
     const [metrics, series, uPlot] = await Promise.all([
-      getJson(`${base}?${query}`, controller.signal),
+      getJson(`${base}?${query}&reasons=${LISTED_REASONS}`, controller.signal),
       getJson(`${base}/timeseries?${query}`, controller.signal),
       uPlotLoaded,
     ]);

@@ -7,7 +7,7 @@ export interface CountedAnswer {
   window: { from: string; to: string };
   executions: number;
   states: Record<string, number>;
-  cancellations: { total: number; unknown: number; by_reason: { reason: string; count: number }[] };
+  cancellations: { total: number; unknown: number; by_reason: { reason: string; count: number }[]; other_reasons?: { count: number; reasons: number } };
 }
 
 const CountRow = z.object({ state: z.string(), reason: z.string().nullable(), n: z.number() });

@@ -9,6 +9,8 @@ import { workersQuery } from './workers-query.ts';
 
 export interface MetricsOptions {
   compare?: 'previous';
+  /** At most this many reasons in by_reason, the largest; undefined: every one. */
+  reasons?: number;
 }
 
 /** The metrics questions, asked in plain typed arguments; HTTP stays in the routes. */
@@ -24,10 +26,12 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
   const strategy = createWindowStrategy(options.exactMaxRows ?? EXACT_MAX_ROWS, options.retentionDays);
 
   /** How each window is answered: window-metrics.ts. */
-  const answer = async (hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics | null> =>
-    options.compare === 'previous'
-      ? db.transaction((tx) => comparedWindowMetrics(tx, strategy, hours, worker))
-      : windowMetrics(db, strategy, hours, worker);
+  const answer = async (hours: number, options: MetricsOptions, worker?: string): Promise<SystemMetrics | null> => {
+    const question = { hours, worker, reasonsLimit: options.reasons };
+    return options.compare === 'previous'
+      ? db.transaction((tx) => comparedWindowMetrics(tx, strategy, question))
+      : windowMetrics(db, strategy, question);
+  };
 
   const systemMetrics = async (hours: number, options: MetricsOptions = {}): Promise<SystemMetrics> => {
     const metrics = await answer(hours, options);
@@ -43,8 +47,8 @@ export function createMetricsRepository(db: DatabasePool, options: MetricsReposi
 
   const shared = options.shareReads ?? true;
   return {
-    systemMetrics: shared ? shareReads(systemMetrics, (hours, o = {}) => JSON.stringify([hours, o.compare])) : systemMetrics,
-    workerMetrics: shared ? shareReads(workerMetrics, (worker, hours, o = {}) => JSON.stringify([worker, hours, o.compare])) : workerMetrics,
+    systemMetrics: shared ? shareReads(systemMetrics, (hours, o = {}) => JSON.stringify([hours, o.compare, o.reasons])) : systemMetrics,
+    workerMetrics: shared ? shareReads(workerMetrics, (worker, hours, o = {}) => JSON.stringify([worker, hours, o.compare, o.reasons])) : workerMetrics,
 
     ...createTimeseriesRepository(db, options.retentionDays),
 

@@ -2,13 +2,14 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { stateCountsColumns, stateCountsShape } from './state-counts.ts';
 import { scopeOf } from './scope.ts';
+import { reasonListColumns, reasonListShape } from './reason-list.ts';
 
 /** One row that answers "what happened in the window?", read in a single statement (one snapshot, one now()). */
 export const WindowMetricsRow = z.object({
   window_from: z.string(),
   window_to: z.string(),
   ...stateCountsShape,
-  by_reason: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+  ...reasonListShape,
   durations: z.number().int(),
   duration_avg: z.number().nullable(),
   duration_pct: z.array(z.number()).nullable(),
@@ -20,7 +21,7 @@ export type WindowMetricsRow = z.infer<typeof WindowMetricsRow>;
  * The window is (now() - hours, now()]. The cancel reason is `results ->> 'cancel_reason'`, and its
  * NULL branch is written out: a NULL reason is counted as unknown, never dropped by an `=`.
  */
-export function windowMetricsQuery(hours: number, worker?: string) {
+export function windowMetricsQuery(hours: number, worker?: string, reasonsLimit: number | null = null) {
   const scope = scopeOf(worker);
   return sql.prepared(`window_exact_${scope.name}`, WindowMetricsRow)`
     WITH bounds AS (
@@ -53,13 +54,7 @@ export function windowMetricsQuery(hours: number, worker?: string) {
       b.window_from,
       b.window_to,
       t.*,
-      (
-        SELECT coalesce(
-          json_agg(json_build_object('reason', reason, 'count', n) ORDER BY n DESC, reason COLLATE "C"),
-          '[]'
-        )
-        FROM reasons
-      ) AS by_reason
+      ${reasonListColumns('reasons', reasonsLimit)}
     FROM bounds b, totals t
   `;
 }

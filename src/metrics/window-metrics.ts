@@ -42,12 +42,21 @@ export const createWindowStrategy = (exactMaxRows: number, retentionDays?: numbe
   largeFrom: new LRUCache({ max: 1_000 }),
 });
 
+/** A window ending now: its length, its scope (a worker, or the system) and how many reasons to list. */
+export interface WindowQuestion {
+  hours: number;
+  worker?: string;
+  /** At most this many reasons in by_reason, the largest; undefined: every one. */
+  reasonsLimit?: number;
+}
+
 /** The window's metrics; `null` when `worker` has never been seen (a 404, not an idle 200). */
-export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
+export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, question: WindowQuestion): Promise<SystemMetrics | null> {
+  const { hours, worker, reasonsLimit } = question;
   const { exactMaxRows, retentionDays } = strategy;
   const scope = JSON.stringify(worker ?? null);
-  const readRollups = () => readRollupRow(db, strategy.histograms, { hours, worker, retentionDays, exactMaxRows });
-  const readExact = async () => toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker))));
+  const readRollups = () => readRollupRow(db, strategy.histograms, { hours, worker, retentionDays, exactMaxRows, reasonsLimit });
+  const readExact = async () => toMetrics(hours, exactWindow(await db.one(windowMetricsQuery(hours, worker, reasonsLimit ?? null))));
   const isLarge = ({ rows, pruned }: { rows: number; pruned: boolean }) => rows > exactMaxRows || pruned;
 
   const largeFrom = strategy.largeFrom.get(scope);
@@ -72,12 +81,13 @@ export async function windowMetrics(db: CommonQueryMethods, strategy: WindowStra
  * now(), so the previous window ends exactly where this one starts. The previous window always
  * comes from the rollups.
  */
-export async function comparedWindowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, hours: number, worker?: string): Promise<SystemMetrics | null> {
-  const current = await windowMetrics(db, strategy, hours, worker);
+export async function comparedWindowMetrics(db: CommonQueryMethods, strategy: WindowStrategy, question: WindowQuestion): Promise<SystemMetrics | null> {
+  const current = await windowMetrics(db, strategy, question);
   if (current === null) return null;
+  const { hours, worker, reasonsLimit } = question;
   const previous = toMetrics(
     hours,
-    rollupWindow(await readRollupRow(db, strategy.histograms, { hours, offsetHours: hours, worker, retentionDays: strategy.retentionDays })),
+    rollupWindow(await readRollupRow(db, strategy.histograms, { hours, offsetHours: hours, worker, retentionDays: strategy.retentionDays, reasonsLimit })),
   );
   return { ...current, compare: compareWith(current, previous) };
 }
@@ -89,7 +99,7 @@ function toMetrics(hours: number, { row, meta }: ComputedWindow): SystemMetrics 
     executions: row.executions,
     states: statesOf(row),
     success_rate: row.executions === 0 ? null : row.completed / row.executions,
-    cancellations: { total: row.cancelled, unknown: row.unknown_reasons, by_reason: row.by_reason },
+    cancellations: { total: row.cancelled, unknown: row.unknown_reasons, by_reason: row.by_reason, other_reasons: row.other_reasons },
     duration_ms:
       row.durations === 0 || p50 === undefined || p95 === undefined || p99 === undefined
         ? null

@@ -3,7 +3,10 @@ import { HoursSchema, Nullable, StatesSchema, TimestampSchema, WindowSchema, Wor
 
 export const CancellationsSchema = Type.Object(
   {
-    total: Type.Integer({ minimum: 0, description: "Rows with state = 'cancelled'; always unknown + Σ by_reason.count" }),
+    total: Type.Integer({
+      minimum: 0,
+      description: "Rows with state = 'cancelled'; always unknown + Σ by_reason.count + other_reasons.count",
+    }),
     unknown: Type.Integer({
       minimum: 0,
       description:
@@ -16,7 +19,14 @@ export const CancellationsSchema = Type.Object(
         }),
         count: Type.Integer({ minimum: 1 }),
       }),
-      { description: 'Count descending, then reason ascending in code-point order' },
+      { description: 'Count descending, then reason ascending in code-point order; every reason, or the largest `reasons` when asked' },
+    ),
+    other_reasons: Type.Object(
+      {
+        count: Type.Integer({ minimum: 0, description: 'Cancelled rows whose reason is recorded but not listed in by_reason' }),
+        reasons: Type.Integer({ minimum: 0, description: 'How many distinct reasons those rows have' }),
+      },
+      { description: 'The recorded reasons left out of by_reason by ?reasons=N; zeros when every reason is listed' },
     ),
   },
   { description: 'Cancellations broken down by reason, with NULL reasons counted explicitly' },
@@ -35,8 +45,21 @@ export const DurationStatsSchema = Nullable(
   ),
 );
 
+/** Past this, a list is no smaller than "every reason" in practice; the bound keeps the parameter an integer. */
+export const MAX_REASONS_LIMIT = 100_000;
+
 export const MetricsQuerySchema = Type.Object({
   hours: Type.Optional(HoursSchema),
+  reasons: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: MAX_REASONS_LIMIT,
+      description:
+        'List at most this many recorded reasons in cancellations.by_reason, the largest (the order is the same); the rest ' +
+        'are summed in cancellations.other_reasons. Without it every reason is listed: with reasons that embed ids, that ' +
+        'can be hundreds of thousands. Plain decimal digits only.',
+    }),
+  ),
   compare: Type.Optional(
     Type.Literal('previous', {
       description: 'Also answer the preceding window of equal length (now − 2·hours, now − hours] and the deltas',

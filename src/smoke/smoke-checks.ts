@@ -8,11 +8,11 @@ import type { CountedAnswer } from '../doctor/compare.ts';
 
 /** The contract's invariants on one metrics answer, as readable lines; empty when they hold. */
 export function invariantViolations(answer: CountedAnswer): string[] {
-  const { total, unknown, by_reason } = answer.cancellations;
-  const reasons = by_reason.reduce((sum, r) => sum + r.count, 0);
+  const { total, unknown, by_reason, other_reasons } = answer.cancellations;
+  const reasons = by_reason.reduce((sum, r) => sum + r.count, 0) + (other_reasons?.count ?? 0);
   const states = Object.values(answer.states).reduce((sum, n) => sum + n, 0);
   return [
-    ...(total === unknown + reasons ? [] : [`cancellations.total ${total} ≠ unknown ${unknown} + Σ by_reason ${reasons}`]),
+    ...(total === unknown + reasons ? [] : [`cancellations.total ${total} ≠ unknown ${unknown} + Σ by_reason + other_reasons ${reasons}`]),
     ...(states === answer.executions ? [] : [`Σ states ${states} ≠ executions ${answer.executions}`]),
     ...(answer.states.cancelled === total ? [] : [`states.cancelled ${answer.states.cancelled} ≠ cancellations.total ${total}`]),
   ];

@@ -58,7 +58,7 @@ function percentileCont(sorted: number[], p: number): number {
 }
 
 /** The contract's answer for rows inserted by a test, computed independently of the service's SQL. */
-export function oracle(rows: readonly TestRow[], hours: number, worker?: string) {
+export function oracle(rows: readonly TestRow[], hours: number, worker?: string, reasonsLimit?: number) {
   const inWindow = rows.filter(
     (r) => r.age_s >= 0 && r.age_s < hours * 3600 && (worker === undefined || r.worker === worker),
   );
@@ -71,9 +71,12 @@ export function oracle(rows: readonly TestRow[], hours: number, worker?: string)
     if (reason === null) unknown += 1;
     else counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
-  const by_reason = [...counts]
+  const every = [...counts]
     .map(([reason, count]) => ({ reason, count }))
     .sort((a, b) => b.count - a.count || codePointCompare(a.reason, b.reason));
+  const by_reason = every.slice(0, reasonsLimit ?? every.length);
+  const left = every.slice(by_reason.length);
+  const other_reasons = { count: left.reduce((sum, r) => sum + r.count, 0), reasons: left.length };
   const durations = inWindow
     .map((r) => r.duration_ms)
     .filter((d): d is number => typeof d === 'number')
@@ -82,7 +85,7 @@ export function oracle(rows: readonly TestRow[], hours: number, worker?: string)
     executions: inWindow.length,
     states,
     success_rate: inWindow.length === 0 ? null : states.completed! / inWindow.length,
-    cancellations: { total: cancelled.length, unknown, by_reason },
+    cancellations: { total: cancelled.length, unknown, by_reason, other_reasons },
     duration_ms:
       durations.length === 0
         ? null

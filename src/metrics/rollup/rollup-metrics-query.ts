@@ -8,6 +8,7 @@ import { horizonSql } from '../../retention/horizon.ts';
 import { EXACT_MAX_ROWS } from '../../config.ts';
 import { WindowSizeRow, windowSizeSelect } from './window-size-query.ts';
 import { rowExecutions } from './row-executions.ts';
+import { reasonListColumns } from '../reason-list.ts';
 
 /** The raw query's row, with the histogram instead of percentiles, and what was read. */
 export const RollupMetricsRow = WindowMetricsRow.omit({ duration_pct: true }).extend({
@@ -79,6 +80,8 @@ export interface RollupQueryOptions {
   exactMaxRows?: number;
   /** Beyond this many raw and pending rows percentiles come from their histogram, rollup rows or not. */
   exactPercentileRows?: number;
+  /** At most this many reasons in by_reason (reason-list.ts); undefined: every one. */
+  reasonsLimit?: number;
 }
 
 /**
@@ -175,6 +178,9 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
         UNION ALL SELECT reason, n FROM loose WHERE state = 'cancelled'
       ) x GROUP BY reason
     ),
+    recorded AS (
+      SELECT reason, n::bigint AS n FROM reason_counts WHERE reason IS NOT NULL AND n > 0
+    ),
     bins AS (
       SELECT bin, sum(durations) AS n FROM loose WHERE bin IS NOT NULL GROUP BY bin HAVING sum(durations) <> 0
     ),
@@ -189,8 +195,7 @@ export function rollupMetricsQuery(hours: number, offsetHours: number, worker?: 
       t.completed::bigint AS completed, t.retryable::bigint AS retryable, t.discarded::bigint AS discarded,
       t.cancelled::bigint AS cancelled, t.snoozed::bigint AS snoozed,
       coalesce((SELECT n FROM reason_counts WHERE reason IS NULL), 0)::bigint AS unknown_reasons,
-      (SELECT coalesce(json_agg(json_build_object('reason', reason, 'count', n) ORDER BY n DESC, reason COLLATE "C"), '[]')
-         FROM reason_counts WHERE reason IS NOT NULL AND n > 0) AS by_reason,
+      ${reasonListColumns('recorded', options.reasonsLimit ?? null)},
       t.durations::bigint AS durations,
       CASE WHEN t.durations > 0 THEN (t.duration_sum::numeric / t.durations)::float8 END AS duration_avg,
       t.duration_max,

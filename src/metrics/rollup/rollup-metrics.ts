@@ -56,10 +56,10 @@ export function rollupWindow(row: RollupMetricsRow): ComputedWindow {
  * service holds it.
  */
 export async function readRollupRow(db: CommonQueryMethods, cache: HistogramCache, window: RollupWindow): Promise<RollupMetricsRow> {
-  const { hours, offsetHours = 0, worker, retentionDays, exactMaxRows, exactPercentileRows } = window;
+  const { hours, offsetHours = 0, worker, retentionDays, exactMaxRows, exactPercentileRows, reasonsLimit } = window;
   const scope = JSON.stringify([worker ?? null, offsetHours, retentionDays ?? null]);
   const held = cache.held(scope, hours);
-  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], exactMaxRows, exactPercentileRows }));
+  const row = await db.one(rollupMetricsQuery(hours, offsetHours, worker, retentionDays, { held: [...held.keys()], exactMaxRows, exactPercentileRows, reasonsLimit }));
   return { ...row, histogram: sumHistograms(row.histogram, cache.resolve(scope, hours, held, row.pieces)) };
 }
 
@@ -73,4 +73,6 @@ export interface RollupWindow {
   exactMaxRows?: number;
   /** See EXACT_PERCENTILE_ROWS (rollup-metrics-query.ts). */
   exactPercentileRows?: number;
+  /** At most this many reasons in by_reason; undefined: every one. */
+  reasonsLimit?: number;
 }

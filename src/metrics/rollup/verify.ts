@@ -18,7 +18,7 @@ function differences(raw: WindowMetricsRow, rollup: WindowMetricsRow): string[] 
     }
   };
   for (const name of ['executions', 'completed', 'retryable', 'discarded', 'cancelled', 'snoozed'] as const) exact(name);
-  for (const name of ['unknown_reasons', 'by_reason', 'durations', 'duration_max'] as const) exact(name);
+  for (const name of ['unknown_reasons', 'by_reason', 'other_reasons', 'durations', 'duration_max'] as const) exact(name);
   const [a, b] = [raw.duration_avg, rollup.duration_avg];
   if ((a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) > 1e-12 * Math.max(1, Math.abs(a)))) {
     found.push(`duration_avg: raw ${a} ≠ rollup ${b}`);

@@ -21,7 +21,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: SystemMetricsSchema, ...READ_PROBLEMS },
     },
     handler: async (request) =>
-      fastify.metrics.systemMetrics(request.query.hours ?? DEFAULT_HOURS, { compare: request.query.compare }),
+      fastify.metrics.systemMetrics(request.query.hours ?? DEFAULT_HOURS, { compare: request.query.compare, reasons: request.query.reasons }),
   });
 
   fastify.get('/worker/:name', {
@@ -36,8 +36,8 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     handler: async (request) => {
       const { name } = request.params;
-      const { hours = DEFAULT_HOURS, compare } = request.query;
-      const metrics = await fastify.metrics.workerMetrics(name, hours, { compare });
+      const { hours = DEFAULT_HOURS, compare, reasons } = request.query;
+      const metrics = await fastify.metrics.workerMetrics(name, hours, { compare, reasons });
       if (metrics) return metrics;
       throw unknownWorker(name);
     },
