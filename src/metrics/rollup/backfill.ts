@@ -6,14 +6,19 @@ export interface BackfillClient {
 
 /**
  * Fills the rollups from the raw rows, one UTC month per batch (two statements each; the bounds are
- * written in UTC whatever the session's TimeZone, without PostgreSQL 16's `date_add`), on a client
+ * worked out in UTC whatever the session's TimeZone, without PostgreSQL 16's `date_add`), on a client
  * that already holds the raw table locked against writers in the same transaction as the triggers'
- * creation, so no row is counted twice or missed.
+ * creation, so no row is counted twice or missed. The bounds go back to the server as its own text
+ * (same session, same DateStyle): `to_char` dropped the era of BC months, whose rows were then never
+ * summed, and the last month before 294277 has no month after it; ±infinity is a month of its own.
  */
 export async function backfillRollups(client: BackfillClient, onProgress: (message: string, totalRows: number) => void = () => {}): Promise<number> {
   const { rows } = await client.query(`
-    SELECT to_char(m AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_start,
-           to_char(m AT TIME ZONE 'UTC' + interval '1 month', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS month_end,
+    SELECT m::text AS month_start,
+           CASE WHEN NOT isfinite(m) THEN m::text
+                WHEN m >= timestamptz '294276-12-01 00:00:00+00' THEN 'infinity'
+                ELSE ((m AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC')::text END AS month_end,
+           to_char(m AT TIME ZONE 'UTC', 'YYYY-MM BC') AS label,
            n::int AS n
     FROM (SELECT date_trunc('month', inserted_at, 'UTC') AS m, count(*) AS n FROM job_execution_summaries GROUP BY 1) g
     ORDER BY m`);
@@ -22,7 +27,7 @@ export async function backfillRollups(client: BackfillClient, onProgress: (messa
   for (const [index, row] of rows.entries()) {
     await client.query(backfillSql(String(row.month_start), String(row.month_end)));
     done += Number(row.n);
-    onProgress(`rollup backfill: ${String(row.month_start).slice(0, 7)} done (${index + 1}/${rows.length} months, ${done}/${total} rows)`, total);
+    onProgress(`rollup backfill: ${String(row.label || row.month_start)} done (${index + 1}/${rows.length} months, ${done}/${total} rows)`, total);
   }
   return total;
 }

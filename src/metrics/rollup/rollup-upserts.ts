@@ -166,7 +166,7 @@ export function addRowsSql(rows: string): string {
 export const foldPendingSql = (): string =>
   addRowsSql('SELECT inserted_at, worker, state, reason, duration_ms FROM public.job_rollup_pending');
 
-/** The backfill of one range of raw rows, through the same upsert the fold uses. */
+/** The backfill of the raw rows in [from, to), or at `from` alone when the two are equal (±infinity). */
 export const backfillSql = (from: string, to: string): string =>
   addRowsSql(`SELECT ${rowFields('s')} FROM job_execution_summaries s
-    WHERE s.inserted_at >= '${from}'::timestamptz AND s.inserted_at < '${to}'::timestamptz`);
+    WHERE ${from === to ? `s.inserted_at = '${from}'::timestamptz` : `s.inserted_at >= '${from}'::timestamptz AND s.inserted_at < '${to}'::timestamptz`}`);
