@@ -18,9 +18,9 @@ const setting = (pool: typeof db.pool, name: string) =>
   pool.oneFirst(sql.type(z.object({ value: z.string() }))`SELECT current_setting(${name}) AS value`);
 
 t.test('the URL keeps what it had and starts its options with jit off', async (t) => {
-  t.equal(new URL(withSessionOptions('postgres://u:p@h:5432/db')).searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60');
+  t.equal(new URL(withSessionOptions('postgres://u:p@h:5432/db')).searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60 -c DateStyle=ISO -c TimeZone=UTC');
   const given = new URL(withSessionOptions('postgresql://u:p%40ss@db.internal/db?options=-c%20search_path%3Dx&sslmode=require'));
-  t.equal(given.searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60 -c search_path=x', "the operator's options come last, so they win");
+  t.equal(given.searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60 -c DateStyle=ISO -c TimeZone=UTC -c search_path=x', "the operator's options come last, so they win");
   t.equal(given.searchParams.get('sslmode'), 'require');
   t.equal(decodeURIComponent(given.password), 'p@ss');
   t.equal(given.host, 'db.internal');
@@ -35,6 +35,8 @@ t.test('behind a pooler the options become settings: every form PostgreSQL takes
   t.same(plain.settings, [
     ['jit', 'off'],
     ['tcp_keepalives_idle', '60'],
+    ['DateStyle', 'ISO'],
+    ['TimeZone', 'UTC'],
     ['search_path', 'x'],
     ['work_mem', '5MB'],
     ['statement_timeout', '3s'],

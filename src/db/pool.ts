@@ -3,6 +3,7 @@ import { gatePool } from './pool-gate.ts';
 import { statementNames } from './statement-names.ts';
 import { startupParametersLost, withoutOptions, withSessionOptions, type SessionSetting } from './session-settings.ts';
 import { resolveTls, type Tls } from './tls.ts';
+import { timestamptzToIso } from './timestamptz.ts';
 import {
   createPool,
   createTypeParserPreset,
@@ -76,8 +77,8 @@ const resultParser: Interceptor = {
 /** Counts are bigint in PostgreSQL; as numbers they are exact up to 2^53, far past any table here. */
 const int8AsNumber = { name: 'int8', parse: (value: string) => Number(value) };
 
-/** timestamptz as ISO-8601 text: what the API answers, without a Date round trip in every route. */
-const timestamptzAsIso = { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() };
+/** timestamptz as RFC 3339 text: what the API answers, without a Date object in every route. */
+const timestamptzAsIso = { name: 'timestamptz', parse: timestamptzToIso };
 
 export { withSessionOptions } from './session-settings.ts';
 

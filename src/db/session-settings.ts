@@ -14,10 +14,16 @@ export type SessionSetting = readonly [string, string];
  * The server also sends TCP keepalives on an idle session after a minute (ignored on a Unix
  * socket): the warm connections sit idle for hours, and load balancers and NATs drop idle flows
  * silently after 4–6 minutes; a request sent on such a connection would hang.
+ *
+ * Timestamps come back in ISO style and UTC whatever the database's defaults: with a database's
+ * `DateStyle = 'SQL, DMY'` every read answered 500 (the driver reads ISO text only), and a zone's
+ * local mean time gave old dates offsets with seconds (timestamptz.ts).
  */
 const EVERY_SESSION: SessionSetting[] = [
   ['jit', 'off'],
   ['tcp_keepalives_idle', '60'],
+  ['DateStyle', 'ISO'],
+  ['TimeZone', 'UTC'],
 ];
 
 /**

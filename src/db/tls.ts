@@ -187,9 +187,21 @@ async function openClient(plan: TlsPlan, config: Omit<pg.ClientConfig, 'connecti
   throw new Error('unreachable: a plan has at least one attempt');
 }
 
-/** A connected node-postgres client for `url`, its TLS as libpq would choose it. */
+/**
+ * A connected node-postgres client for `url`, its TLS as libpq would choose it. Its session reads
+ * and writes times in ISO style and UTC, as the pools' do (session-settings.ts): the driver reads
+ * no other DateStyle, and `migrate status` failed on a database set to 'SQL, DMY'. Set by a
+ * statement rather than startup options, which PgBouncer refuses.
+ */
 export async function connectClient(url: string, config: Omit<pg.ClientConfig, 'connectionString' | 'ssl'> = {}): Promise<pg.Client> {
-  return (await openClient(tlsPlan(url), config)).client;
+  const { client } = await openClient(tlsPlan(url), config);
+  try {
+    await client.query("SELECT set_config('DateStyle', 'ISO', false), set_config('TimeZone', 'UTC', false)");
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  return client;
 }
 
 /** The URL for the drivers and the TLS its connections use, found with one connection where the mode leaves a choice. */

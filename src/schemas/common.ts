@@ -42,7 +42,11 @@ export const WorkerNameSchema = Type.String({
 export const WorkerParamsSchema = Type.Object({ name: WorkerNameSchema });
 export type WorkerParams = Static<typeof WorkerParamsSchema>;
 
-export const TimestampSchema = Type.String({ format: 'date-time', description: 'ISO-8601, UTC' });
+/** RFC 3339 has four-digit years only: a stored time outside them is answered as the nearest bound (timestamptz.ts). */
+export const TimestampSchema = Type.String({
+  format: 'date-time',
+  description: 'RFC 3339, UTC, milliseconds; a stored time before 0001 or after 9999 (±infinity) is answered as that bound',
+});
 
 export const WindowSchema = Type.Object(
   {
