@@ -2,6 +2,7 @@
  * Configuration comes from the environment only, and is checked once at start-up:
  * a bad value stops the service with one line that names the variable.
  */
+import { parseLibpqUrl } from './db/connection-url.ts';
 import { tlsPlan, TlsSettingError } from './db/tls.ts';
 
 /**
@@ -85,9 +86,9 @@ function databaseUrl(env: Env): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   let url: URL;
   try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('DATABASE_URL', 'is not a valid URL (expected postgres://user:password@host:port/database)');
+    url = parseLibpqUrl(raw);
+  } catch (error) {
+    throw new ConfigError('DATABASE_URL', (error as Error).message);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigError('DATABASE_URL', `must start with postgres:// or postgresql:// (got ${url.protocol}//)`);
@@ -105,7 +106,8 @@ function databaseUrl(env: Env): string | undefined {
     if (error instanceof TlsSettingError) throw new ConfigError(error.variable, error.detail);
     throw error;
   }
-  return raw;
+  // Rewritten only where `new URL` could not read it as given (credentials without a host).
+  return URL.canParse(raw) ? raw : url.toString();
 }
 
 /** A bearer token as RFC 6750 allows it (token68), long enough not to be guessed. */

@@ -45,6 +45,26 @@ t.test('valid values are read', async (t) => {
   t.match(config, { port: 8080, host: '0.0.0.0', logLevel: 'debug', databaseUrl: 'postgres://u:p@db:5432/jobs' });
 });
 
+t.test("DATABASE_URL as libpq reads it: credentials without a host; several hosts refused, saying why", async (t) => {
+  // Google Cloud SQL's socket form: WHATWG URL refuses credentials without a host, libpq does not.
+  const cloudSql = loadConfig({ DATABASE_URL: 'postgresql://app:s%40cret@/jobs?host=/cloudsql/proj:eu-west1:db' }).databaseUrl!;
+  const moved = new URL(cloudSql);
+  t.same(
+    [moved.searchParams.get('user'), moved.searchParams.get('password'), moved.searchParams.get('host'), moved.pathname],
+    ['app', 's@cret', '/cloudsql/proj:eu-west1:db', '/jobs'],
+    'the user and password move into the query, beside the socket directory',
+  );
+  t.equal(
+    new URL(loadConfig({ DATABASE_URL: 'postgres://app:pw@/jobs?host=/run/pg&password=other' }).databaseUrl!).searchParams.get('password'),
+    'other',
+    "the query's value wins, as in libpq",
+  );
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/jobs?x=1' }).databaseUrl, 'postgres://u:p@db:5432/jobs?x=1', 'any other URL is kept as given');
+  for (const url of ['postgres://u:p@h1:5432,h2:5432/jobs', 'postgres://u:p@h1,h2/jobs', 'postgresql://u:p@/jobs?host=h1,h2']) {
+    t.throws(() => loadConfig({ DATABASE_URL: url }), { message: /^DATABASE_URL names several hosts \(.*h1.*h2.*\): libpq's failover list/ }, url);
+  }
+});
+
 t.test('a bad value names its variable', async (t) => {
   const cases: [Record<string, string>, string][] = [
     [{ PORT: 'abc' }, 'PORT'],

@@ -146,6 +146,14 @@ t.test("a Unix socket, written libpq's way (postgresql:///db?host=/dir&port=…&
   const found = await pool.one(sql.type(z.object({ user: z.string(), socket: z.boolean() }))`
     SELECT current_user AS user, inet_client_addr() IS NULL AS socket`);
   t.same(found, { user: tcp.username, socket: true }, "the URL's user, over the socket");
+
+  // Google Cloud SQL's form: the credentials before an empty host, the socket directory in the query.
+  const cloudSql = loadConfig({ DATABASE_URL: `postgresql://${tcp.username}:${tcp.password}@/${tcp.pathname.slice(1)}?host=${encodeURIComponent(socketDir)}&port=${tcp.port}` }).databaseUrl!;
+  const second = await createDatabasePool(cloudSql, { statementTimeoutMs: 10_000, connectionTimeoutMs: 5_000, maxPoolSize: 1 });
+  t.teardown(() => second.end());
+  t.same(await second.one(sql.type(z.object({ user: z.string(), socket: z.boolean() }))`
+    SELECT current_user AS user, inet_client_addr() IS NULL AS socket`), { user: tcp.username, socket: true }, 'user:password@ with no host, over the socket');
+  t.same((await migrationStatus(cloudSql)).applied.map((m) => m.name), knownMigrations(), 'migrate status reads it too');
 });
 
 /** Gives the server the certificates and a pg_hba.conf that lets nothing in without TLS (certdb: a client certificate too). */

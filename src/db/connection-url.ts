@@ -26,3 +26,41 @@ export function withQueryPartsMoved(url: URL): URL {
   if (dbname !== undefined) moved.pathname = `/${encodeURIComponent(dbname)}`;
   return moved;
 }
+
+/** `scheme://user:secret@` followed by no host: the path, query or end comes next. */
+const CREDENTIALS_WITHOUT_HOST = /^(postgres(?:ql)?:\/\/)([^@/?#]*)@(?=[/?#]|$)/i;
+
+/**
+ * DATABASE_URL as a WHATWG URL, read as libpq reads it where the two differ:
+ * - `postgresql://user:secret@/db?host=/cloudsql/project:region:instance` (Google Cloud SQL's
+ *   socket form) is a URL to libpq, while `new URL` refuses credentials without a host: they are
+ *   moved into the query, whence `withQueryPartsMoved` puts them back beside the host;
+ * - several hosts (`h1:5432,h2:5432`, or `host=a,b`) are libpq's failover list, which neither
+ *   driver here reads: refused, saying so, rather than as "not a valid URL".
+ * Throws a `RangeError` whose message completes "DATABASE_URL …".
+ */
+export function parseLibpqUrl(raw: string): URL {
+  let text = raw;
+  const credentials = CREDENTIALS_WITHOUT_HOST.exec(raw);
+  if (credentials) {
+    const [user, password] = credentials[2]!.split(/:(.*)/s, 2) as [string, string | undefined];
+    const rest = raw.slice(credentials[0].length);
+    const [beforeHash, hash = ''] = rest.split(/#(.*)/s, 2) as [string, string | undefined];
+    const [path, query = ''] = beforeHash.split(/\?(.*)/s, 2) as [string, string | undefined];
+    const params = new URLSearchParams(query);
+    if (!params.has('user') && user !== '') params.set('user', decodeURIComponent(user));
+    if (!params.has('password') && password !== undefined) params.set('password', decodeURIComponent(password));
+    text = `${credentials[1]}${path}?${params.toString()}${hash ? `#${hash}` : ''}`;
+  }
+  const authority = /^[a-z]+:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(text)?.[1] ?? '';
+  if (authority.includes(',')) throw new RangeError(`names several hosts (${authority}): libpq's failover list, which the drivers here do not read; give one host, the primary's (a cluster's read-write address)`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new RangeError('is not a valid URL (expected postgres://user:password@host:port/database)');
+  }
+  const host = url.searchParams.get('host') ?? '';
+  if (host.includes(',')) throw new RangeError(`names several hosts (host=${host}): libpq's failover list, which the drivers here do not read; give one host, the primary's (a cluster's read-write address)`);
+  return url;
+}

@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { getCACertificates, type ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import { withQueryPartsMoved } from './connection-url.ts';
+import { parseLibpqUrl, withQueryPartsMoved } from './connection-url.ts';
 import { causes } from './error-codes.ts';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
@@ -107,7 +107,7 @@ const trustedRoots = () => (trusted ??= [...new Set([...getCACertificates('defau
  * would refuse to connect.
  */
 export function tlsPlan(url: string, env: Env = process.env): TlsPlan {
-  const parsed = new URL(url);
+  const parsed = parseLibpqUrl(url);
   const params = parsed.searchParams;
   const given = sslMode(params, env);
   const negotiation = params.get('sslnegotiation');
