@@ -114,7 +114,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(retentionPruner, { retentionDays: config.retentionDays, intervalMs: config.retentionPruneIntervalMs });
   await app.register(executionListRepository, { retentionDays: config.retentionDays });
   // Before the routes: it times each route's requests.
-  await app.register(prometheus, { maxReasons: config.prometheusMaxReasons });
+  await app.register(prometheus, {
+    maxReasons: config.prometheusMaxReasons,
+    rankReuseReasons: config.prometheusRankReuseReasons,
+    rankReuseMs: config.prometheusRankReuseMs,
+  });
 
   await app.register(metricsRoutes, { prefix: '/metrics' });
   await app.register(jobExecutionListRoutes, { prefix: '/job-executions' });

@@ -55,6 +55,13 @@ export interface Config {
   retentionPruneIntervalMs: number;
   /** Reason series per worker on `GET /metrics`; the rest are summed into one "other" series. */
   prometheusMaxReasons: number;
+  /**
+   * A scrape that ranked at least this many distinct reasons (summed over workers) keeps its choice
+   * of reason series for `prometheusRankReuseMs`, counting only those reasons meanwhile (exact).
+   */
+  prometheusRankReuseReasons: number;
+  /** How long such a choice is kept; 0: rank on every scrape. */
+  prometheusRankReuseMs: number;
   /** Unset: `POST /job-executions` answers 403 (ingest disabled). */
   ingestToken: string | undefined;
   /** Unset: reads are open (keep them behind the operator's own network controls). */
@@ -166,6 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays: env.RETENTION_DAYS ? integer(env, 'RETENTION_DAYS', 0, 1, MAX_RETENTION_DAYS) : undefined,
     retentionPruneIntervalMs: integer(env, 'RETENTION_PRUNE_INTERVAL_MS', 600_000, 0, 86_400_000),
     prometheusMaxReasons: integer(env, 'PROMETHEUS_MAX_REASONS', 20, 0, 1_000),
+    prometheusRankReuseReasons: integer(env, 'PROMETHEUS_RANK_REUSE_REASONS', 20_000, 0, 100_000_000),
+    prometheusRankReuseMs: integer(env, 'PROMETHEUS_RANK_REUSE_MS', 300_000, 0, 86_400_000),
     ingestToken: token(env, 'INGEST_TOKEN'),
     readToken: token(env, 'READ_TOKEN'),
   };

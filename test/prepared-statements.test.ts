@@ -1,5 +1,5 @@
 import t from 'tap';
-import { workerCountersQuery } from '../src/metrics/prometheus/counters-query.ts';
+import { rankedCountersQuery, workerCountersQuery } from '../src/metrics/prometheus/counters-query.ts';
 import { metricsStatements } from '../src/metrics/warm-up.ts';
 import { workersQuery } from '../src/metrics/workers-query.ts';
 import { rollupMetricsQuery } from '../src/metrics/rollup/rollup-metrics-query.ts';
@@ -30,7 +30,7 @@ t.test('each prepared statement name stands for exactly one SQL text', async (t)
 // comment made the 20 kB window text two bytes per character, and slonik and node-postgres copy it
 // on every request (docs/BENCHMARKS.md, "Memory").
 t.test('the statements sent on every read are plain ASCII', async (t) => {
-  for (const query of [...metricsStatements(), workerCountersQuery(20), workersQuery()]) {
+  for (const query of [...metricsStatements(), workerCountersQuery(20), rankedCountersQuery([{ worker: 'w', reason: 'r' }]), workersQuery()]) {
     const name = 'name' in query && query.name ? query.name : query.sql.slice(0, 40);
     t.same([...new Set([...query.sql].filter((c) => c.charCodeAt(0) > 0x7f))], [], `${name}: ASCII only`);
   }

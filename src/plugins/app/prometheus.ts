@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import client from 'prom-client';
 import { gateStats } from '../../db/pool-gate.ts';
 import { shareReads } from '../../metrics/shared-reads.ts';
-import { pendingRowsQuery, workerCountersQuery } from '../../metrics/prometheus/counters-query.ts';
+import { pendingRowsQuery, rankedCountersQuery, workerCountersQuery, type RankedReason } from '../../metrics/prometheus/counters-query.ts';
 import { negotiate, render } from '../../metrics/prometheus/exposition.ts';
 import { jobFamilies } from '../../metrics/prometheus/job-families.ts';
 
@@ -20,6 +20,10 @@ declare module 'fastify' {
 export interface PrometheusOptions {
   /** Reason series per worker; the rest are summed in job_cancellations_other_reasons_total. */
   maxReasons: number;
+  /** A scrape that ranked at least this many distinct reasons keeps its choice of series (PROMETHEUS_RANK_REUSE_REASONS)… */
+  rankReuseReasons: number;
+  /** …for this long, counting only the chosen reasons meanwhile (PROMETHEUS_RANK_REUSE_MS). */
+  rankReuseMs: number;
 }
 
 /** Request durations in seconds: the API answers in milliseconds, the dashboard in a few hundred. */
@@ -107,7 +111,38 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
     },
   });
 
-  const readCounters = shareReads(() => fastify.db.any(workerCountersQuery(options.maxReasons)), () => 'counters');
+  // Which reasons get a series of their own is decided by ranking every reason of every month: with
+  // reasons that embed ids, ≈ 5 s at 1M reasons, on every scrape (docs/BENCHMARKS.md, "Prometheus with
+  // many reasons"). Once a ranking is that big, its choice is kept and a scrape counts only the chosen
+  // reasons, by index (≈ 7 ms there): the counts stay exact, the choice lags. An old choice is
+  // ranked again in the background, so no scrape but the first waits for a ranking.
+  let ranking: { reasons: RankedReason[]; at: number } | undefined;
+  let reranking: Promise<void> | undefined;
+  const rank = async () => {
+    const rows = await fastify.db.any(workerCountersQuery(options.maxReasons));
+    const size = rows.reduce((sum, row) => sum + row.ranked_reasons, 0);
+    // Decided by the ranking's size, not its time: the same data gives the same series on any machine.
+    ranking = size >= options.rankReuseReasons && options.rankReuseMs > 0
+      ? { reasons: rows.flatMap((row) => row.top_reasons.map(([reason]) => ({ worker: row.worker, reason }))), at: performance.now() }
+      : undefined;
+    return rows;
+  };
+  const countersNow = async () => {
+    if (!ranking) return rank();
+    if (performance.now() - ranking.at >= options.rankReuseMs && !reranking) {
+      reranking = rank().then(
+        () => undefined,
+        (error: unknown) => fastify.log.warn({ err: error }, 'ranking the cancel reasons for GET /metrics failed; the last choice stays'),
+      ).finally(() => {
+        reranking = undefined;
+      });
+    }
+    return fastify.db.any(rankedCountersQuery(ranking.reasons));
+  };
+  fastify.addHook('onClose', async () => {
+    await reranking;
+  });
+  const readCounters = shareReads(countersNow, () => 'counters');
   fastify.decorate('prometheus', {
     async scrape(accept: string | undefined) {
       const contentType = negotiate(accept);
