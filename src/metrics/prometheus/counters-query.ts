@@ -1,4 +1,4 @@
-import { sql } from 'slonik';
+import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { STATES } from '../../schemas/common.ts';
 import { DURATION_BUCKETS } from './duration-buckets.ts';
@@ -61,6 +61,21 @@ const bucketsSql = sql.fragment`
 
 const hasRows = sql.join(STATES.map((s) => sql.fragment`c.${sql.identifier([s])}`), sql.fragment` + `);
 
+/** Each worker with rows, from `counts`, `unknowns`, `by_reason` and `buckets`; `other` its other_reasons. */
+const answerSql = (other: FragmentSqlToken) => sql.fragment`
+  SELECT c.*,
+    coalesce(u.n, 0)::bigint AS unknown_reasons,
+    coalesce(r.top_reasons, '[]') AS top_reasons,
+    ${other} AS other_reasons,
+    coalesce(r.ranked_reasons, 0) AS ranked_reasons,
+    coalesce(b.buckets, '[]') AS buckets
+  FROM counts c
+  LEFT JOIN unknowns u ON u.worker = c.worker
+  LEFT JOIN by_reason r ON r.worker = c.worker
+  LEFT JOIN buckets b ON b.worker = c.worker
+  WHERE ${hasRows} > 0
+  ORDER BY c.worker COLLATE "C"`;
+
 /**
  * Every execution ever recorded, per worker: the month rollups plus the rows not folded yet, read in
  * one statement (one snapshot), so a fold moving rows between the two never counts a row twice or
@@ -93,18 +108,7 @@ export const workerCountersQuery = (maxReasons: number) => sql.prepared('prometh
     FROM ranked GROUP BY worker
   ),
   ${bucketsSql}
-  SELECT c.*,
-    coalesce(u.n, 0)::bigint AS unknown_reasons,
-    coalesce(r.top_reasons, '[]') AS top_reasons,
-    coalesce(r.other_reasons, 0) AS other_reasons,
-    coalesce(r.ranked_reasons, 0) AS ranked_reasons,
-    coalesce(b.buckets, '[]') AS buckets
-  FROM counts c
-  LEFT JOIN unknowns u ON u.worker = c.worker
-  LEFT JOIN by_reason r ON r.worker = c.worker
-  LEFT JOIN buckets b ON b.worker = c.worker
-  WHERE ${hasRows} > 0
-  ORDER BY c.worker COLLATE "C"
+  ${answerSql(sql.fragment`coalesce(r.other_reasons, 0)`)}
 `;
 
 /** A worker's reason chosen by an earlier ranking to have a series of its own. */
@@ -155,22 +159,11 @@ export const rankedCountersQuery = (ranked: readonly RankedReason[]) => sql.prep
   ),
   by_reason AS (
     SELECT worker, json_agg(json_build_array(reason, n) ORDER BY n DESC, reason COLLATE "C") AS top_reasons, sum(n) AS n,
-      count(*) AS listed
+      count(*) AS ranked_reasons
     FROM listed GROUP BY worker
   ),
   ${bucketsSql}
-  SELECT c.*,
-    coalesce(u.n, 0)::bigint AS unknown_reasons,
-    coalesce(r.top_reasons, '[]') AS top_reasons,
-    (c.cancelled - coalesce(u.n, 0) - coalesce(r.n, 0))::bigint AS other_reasons,
-    coalesce(r.listed, 0) AS ranked_reasons,
-    coalesce(b.buckets, '[]') AS buckets
-  FROM counts c
-  LEFT JOIN unknowns u ON u.worker = c.worker
-  LEFT JOIN by_reason r ON r.worker = c.worker
-  LEFT JOIN buckets b ON b.worker = c.worker
-  WHERE ${hasRows} > 0
-  ORDER BY c.worker COLLATE "C"
+  ${answerSql(sql.fragment`(c.cancelled - coalesce(u.n, 0) - coalesce(r.n, 0))::bigint`)}
 `;
 
 /** Rows inserted but not folded into the rollups yet: the fold backlog. */
