@@ -1,7 +1,7 @@
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import { gatePool } from './pool-gate.ts';
 import { statementNames } from './statement-names.ts';
-import { startupParametersLost, withoutOptions, withSessionOptions, type SessionSetting } from './session-settings.ts';
+import { applySettings, startupParametersLost, withoutOptions, withSessionOptions, type SessionSetting } from './session-settings.ts';
 import { resolveTls, type Tls } from './tls.ts';
 import { timestamptzToIso } from './timestamptz.ts';
 import {
@@ -101,7 +101,7 @@ function preparingDriverFactory(settings: readonly SessionSetting[], statements:
         client.acquire();
         try {
           // A setting the server rejects fails the connection: the service must not run without it.
-          for (const [name, value] of settings) await client.query('SELECT set_config($1, $2, false)', [name, value]);
+          await applySettings(client, settings);
           try {
             for (const { name, sql, values } of statements()) await client.query(sql.replaceAll('$slonik_', '$'), [...values], { name });
           } catch {

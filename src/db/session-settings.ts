@@ -19,12 +19,24 @@ export type SessionSetting = readonly [string, string];
  * `DateStyle = 'SQL, DMY'` every read answered 500 (the driver reads ISO text only), and a zone's
  * local mean time gave old dates offsets with seconds (timestamptz.ts).
  */
-const EVERY_SESSION: SessionSetting[] = [
-  ['jit', 'off'],
-  ['tcp_keepalives_idle', '60'],
+export const TIME_SETTINGS: readonly SessionSetting[] = [
   ['DateStyle', 'ISO'],
   ['TimeZone', 'UTC'],
 ];
+
+const EVERY_SESSION: SessionSetting[] = [
+  ['jit', 'off'],
+  ['tcp_keepalives_idle', '60'],
+  ...TIME_SETTINGS,
+];
+
+/** Sets each setting on the session with set_config; a setting the server rejects throws. */
+export async function applySettings(
+  client: { query(text: string, values: unknown[]): Promise<unknown> },
+  settings: readonly SessionSetting[],
+): Promise<void> {
+  for (const [name, value] of settings) await client.query('SELECT set_config($1, $2, false)', [name, value]);
+}
 
 /**
  * The metrics pool's sessions (`genericPlans`): generic plans, no parallel workers, and hash tables

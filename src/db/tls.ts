@@ -15,6 +15,7 @@ import { getCACertificates, type ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { parseLibpqUrl, withQueryPartsMoved } from './connection-url.ts';
 import { causes } from './error-codes.ts';
+import { applySettings, TIME_SETTINGS } from './session-settings.ts';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -196,7 +197,7 @@ async function openClient(plan: TlsPlan, config: Omit<pg.ClientConfig, 'connecti
 export async function connectClient(url: string, config: Omit<pg.ClientConfig, 'connectionString' | 'ssl'> = {}): Promise<pg.Client> {
   const { client } = await openClient(tlsPlan(url), config);
   try {
-    await client.query("SELECT set_config('DateStyle', 'ISO', false), set_config('TimeZone', 'UTC', false)");
+    await applySettings(client, TIME_SETTINGS);
   } catch (error) {
     await client.end().catch(() => {});
     throw error;
