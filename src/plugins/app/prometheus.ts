@@ -112,9 +112,9 @@ async function prometheus(fastify: FastifyInstance, options: PrometheusOptions) 
   });
 
   // Which reasons get a series of their own is decided by ranking every reason of every month: with
-  // reasons that embed ids, ≈ 5 s at 1M reasons, on every scrape (docs/BENCHMARKS.md, "Prometheus with
+  // reasons that embed ids, 5.3 s at 1M reasons (bench:scrape-reasons), on every scrape (docs/BENCHMARKS.md, "Prometheus with
   // many reasons"). Once a ranking is that big, its choice is kept and a scrape counts only the chosen
-  // reasons, by index (≈ 7 ms there): the counts stay exact, the choice lags. An old choice is
+  // reasons, by index (25 ms there): the counts stay exact, the choice lags. An old choice is
   // ranked again in the background, so no scrape but the first waits for a ranking.
   let ranking: { reasons: RankedReason[]; at: number } | undefined;
   let reranking: Promise<void> | undefined;
