@@ -103,9 +103,11 @@ function databaseUrl(env: Env): string | undefined {
   if (url.hostname === '' && !url.searchParams.has('host')) {
     throw new ConfigError('DATABASE_URL', 'has no host');
   }
-  if (url.hostname.startsWith('[')) {
-    // slonik's URL parser keeps the brackets, and no address "[::1]" can be looked up.
-    throw new ConfigError('DATABASE_URL', `has the IPv6 address ${url.hostname} as its host, which the driver cannot reach: give a host name that resolves to it`);
+  const bracketed = url.hostname.startsWith('[');
+  if (bracketed) {
+    // slonik's URL parser keeps the brackets, and no address "[::1]" can be looked up; percent-
+    // encoded (%3A%3A1), the address is one host name that both drivers decode to ::1.
+    url.hostname = encodeURIComponent(url.hostname.slice(1, -1));
   }
   try {
     tlsPlan(raw, env);
@@ -113,8 +115,8 @@ function databaseUrl(env: Env): string | undefined {
     if (error instanceof TlsSettingError) throw new ConfigError(error.variable, error.detail);
     throw error;
   }
-  // Rewritten only where `new URL` could not read it as given (credentials without a host).
-  return URL.canParse(raw) ? raw : url.toString();
+  // Rewritten only where a driver could not read it as given (credentials without a host, [IPv6]).
+  return URL.canParse(raw) && !bracketed ? raw : url.toString();
 }
 
 /** A bearer token as RFC 6750 allows it (token68), long enough not to be guessed. */

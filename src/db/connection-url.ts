@@ -64,3 +64,13 @@ export function parseLibpqUrl(raw: string): URL {
   if (host.includes(',')) throw new RangeError(`names several hosts (host=${host}): libpq's failover list, which the drivers here do not read; give one host, the primary's (a cluster's read-write address)`);
   return url;
 }
+
+/**
+ * The host and port a person would write: percent-encoded hosts (a socket directory, an IPv6
+ * address as config.ts passes it on) decoded, an IPv6 address in brackets again.
+ */
+export function displayHost(url: URL): string {
+  const host = decodeURIComponent(url.hostname);
+  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return url.port ? `${shown}:${url.port}` : shown;
+}
