@@ -58,6 +58,8 @@ export function parseLibpqUrl(raw: string): URL {
   try {
     url = new URL(text);
   } catch {
+    const zone = /\[[^\]]*%([^\]]*)\]/.exec(authority)?.[1];
+    if (zone !== undefined) throw new RangeError(`has an IPv6 zone index (%${zone}), which a URL cannot hold: give a host name or a global address`);
     throw new RangeError('is not a valid URL (expected postgres://user:password@host:port/database)');
   }
   const host = url.searchParams.get('host') ?? '';
