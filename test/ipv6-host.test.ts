@@ -4,6 +4,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
 import { connectClient } from '../src/db/tls.ts';
+import { openTarget } from '../src/doctor/target.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { runScript } from './helpers/cli.ts';
 import { startTestDatabase } from './helpers/database.ts';
@@ -74,4 +75,11 @@ t.test('an IPv6 address as the host: config, pool, CLI clients and doctor all re
 t.test('an IPv6 address the URL cannot hold is refused at start, naming DATABASE_URL', async (t) => {
   t.throws(() => loadConfig({ DATABASE_URL: 'postgres://u:p@[::1:5432/db' }), /DATABASE_URL/);
   t.throws(() => loadConfig({ DATABASE_URL: 'postgres://u:p@[fe80::1%eth0]:5432/db' }), /DATABASE_URL has an IPv6 zone index \(%eth0\)/, 'a zone index: WHATWG URL has no room for it');
+});
+
+t.test('doctor names each kind of host as it was written', async (t) => {
+  const described = async (url: string) => (await openTarget(loadConfig({ DATABASE_URL: url }))).description;
+  t.equal(await described('postgres://u:p@[fd00::2]:6432/jobs'), '[fd00::2]:6432/jobs');
+  t.equal(await described('postgresql://u:p@/jobs?host=/cloudsql/proj:eu-west1:db'), '/cloudsql/proj:eu-west1:db/jobs', "a socket directory with colons (Cloud SQL's) is no IPv6 address");
+  t.equal(await described('postgres://u:p@db.internal:5432/jobs'), 'db.internal:5432/jobs');
 });

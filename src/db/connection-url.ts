@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 /**
  * libpq reads `host`, `port`, `user`, `password` and `dbname` from a URL's query as well as from its
  * parts (`postgresql:///jobs?host=/var/run/postgresql&user=metrics` is libpq's way to a Unix
@@ -73,6 +75,6 @@ export function parseLibpqUrl(raw: string): URL {
  */
 export function displayHost(url: URL): string {
   const host = decodeURIComponent(url.hostname);
-  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const shown = isIPv6(host) ? `[${host}]` : host;
   return url.port ? `${shown}:${url.port}` : shown;
 }
