@@ -246,9 +246,15 @@ t.test('a drained pending table left large by reads is cut back, and no row is l
 t.test('a pending table grown by a backlog makes the metrics sessions plan again', async (t) => {
   // A metrics session (generic plans) prepares the system read while nothing is pending, as the
   // warm-up does. Then 25,000 rows arrive in small statements while another folder holds the lock.
-  // Autovacuum would analyse the table too, at a moment of its choosing: not during this test.
-  await db.pool.query(sql.unsafe`ALTER TABLE job_rollup_pending SET (autovacuum_enabled = false)`);
-  t.teardown(() => db.pool.query(sql.unsafe`ALTER TABLE job_rollup_pending RESET (autovacuum_enabled)`));
+  // Autovacuum would analyse the tables too, at a moment of its choosing: not during this test. Any
+  // table the read touches counts: an ANALYZE of the raw rows (25,000 new ones) drops the cached
+  // plan as well, and the session would plan again early.
+  const tables = await db.pool.anyFirst(sql.type(z.object({ name: z.string() }))`
+    SELECT relname AS name FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p')`);
+  for (const name of tables) await db.pool.query(sql.unsafe`ALTER TABLE ${sql.identifier([name])} SET (autovacuum_enabled = false)`);
+  t.teardown(async () => {
+    for (const name of tables) await db.pool.query(sql.unsafe`ALTER TABLE ${sql.identifier([name])} RESET (autovacuum_enabled)`);
+  });
   await foldPending(db.pool);
   await db.pool.query(sql.unsafe`VACUUM ANALYZE job_rollup_pending`);
   const session = new pg.Client({ connectionString: withSessionOptions(db.url, true) });
