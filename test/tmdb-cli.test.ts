@@ -112,6 +112,9 @@ t.test('each bad input is one clear line and a non-zero exit', async (t) => {
     ['no database', 'tmdb-sample', [], /DATABASE_URL is not set and DATA_DIR \(.*no-data\) holds no database/, { DATABASE_URL: '' }],
     ['database down', 'tmdb-sample', [], /cannot reach the database at 127\.0\.0\.1:\d+/,
       { DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${closedPort}/x` }],
+    // libpq's way to a Unix socket: the host sits in the query, and the message names it there.
+    ['socket down', 'tmdb-sample', [], /cannot reach the database at \/nonexistent\/socket-dir:\d+\/x:/,
+      { DATABASE_URL: `postgres://postgres:postgres@/x?host=/nonexistent/socket-dir&port=${closedPort}` }],
     ['no file', 'tmdb-decide', [], /give exactly one sample file/],
     ['unreadable file', 'tmdb-decide', [file('missing.csv')], /cannot read .*missing\.csv: ENOENT/],
     ['a directory', 'tmdb-decide', [dir], /cannot read .*: EISDIR/],

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabasePool } from 'slonik';
 import type { Config } from '../config.ts';
-import { displayHost } from '../db/connection-url.ts';
+import { describeTarget } from '../db/connection-url.ts';
 import { attachEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { createDatabasePool } from '../db/pool.ts';
@@ -29,7 +29,7 @@ export async function findDatabase(config: Config): Promise<Database | undefined
 /** Runs `work` on a pool that is closed afterwards; a database that cannot be reached is one clear line. */
 export async function withPool<T>(database: Database, config: Config, work: (pool: DatabasePool) => Promise<T>): Promise<T> {
   try {
-    const where = URL.canParse(database.url) ? displayHost(new URL(database.url)) : 'DATABASE_URL';
+    const where = describeTarget(database.url);
     const pool = await createDatabasePool(database.url, {
       statementTimeoutMs: config.statementTimeoutMs,
       connectionTimeoutMs: 5_000,

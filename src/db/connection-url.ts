@@ -78,3 +78,14 @@ export function displayHost(url: URL): string {
   const shown = isIPv6(host) ? `[${host}]` : host;
   return url.port ? `${shown}:${url.port}` : shown;
 }
+
+/**
+ * Where a connection string points, for messages: host and port read where the drivers read them
+ * (the query's `host` and `port` too, libpq's way to a socket), never the password.
+ */
+export function describeTarget(raw: string): string {
+  if (!URL.canParse(raw)) return 'DATABASE_URL';
+  const url = withQueryPartsMoved(new URL(raw));
+  const host = displayHost(url);
+  return `${host === '' ? 'the default host' : host}${url.pathname}`;
+}

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { displayHost, withQueryPartsMoved } from '../db/connection-url.ts';
+import { describeTarget } from '../db/connection-url.ts';
 import { resolveDataDir, runningPort, startEmbeddedPostgres } from '../db/embedded.ts';
 
 export interface DatabaseTarget {
@@ -20,9 +20,7 @@ const EMBEDDED_DATABASE = 'job_metrics';
  */
 export async function openTarget(config: Config): Promise<DatabaseTarget> {
   if (config.databaseUrl) {
-    // host and port may sit in the query (a Unix socket, libpq's way): read where the drivers do.
-    const url = withQueryPartsMoved(new URL(config.databaseUrl));
-    return { url: config.databaseUrl, description: `${displayHost(url)}${url.pathname}`, release: async () => {} };
+    return { url: config.databaseUrl, description: describeTarget(config.databaseUrl), release: async () => {} };
   }
   const { dir } = resolveDataDir(config.dataDir);
   if (!existsSync(join(dir, 'PG_VERSION'))) {
