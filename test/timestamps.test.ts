@@ -143,3 +143,46 @@ t.test("a database whose defaults are DateStyle 'SQL, DMY' and a far zone, with 
   t.teardown(() => auditor.end());
   t.same(await auditRollups(auditor, 50), [], 'the rollups the fold kept equal a rebuild from the raw rows, far months included');
 });
+
+t.test("rows at PostgreSQL's first and last instants fold, change and go, the rollups equal to a rebuild", async (t) => {
+  const client = await connectClient(db.url);
+  t.teardown(() => client.end());
+  await client.query('TRUNCATE job_execution_summaries');
+  const audit = async () => auditRollups(client, 20);
+  // Late November 4714 BC has no month start a timestamptz can hold; the last minute, hour, day and
+  // month of 294276 have no next bucket; ±infinity are buckets of one instant.
+  const stamps = [
+    '4714-11-24 00:00:00+00 BC', '4714-11-30 23:59:59.999999+00 BC', '4714-12-01 00:00:00+00 BC',
+    '294276-12-01 00:00:00+00', '294276-12-31 00:00:00+00', '294276-12-31 23:00:00+00', '294276-12-31 23:59:30+00',
+    '294276-12-31 23:59:59.999999+00', 'infinity', '-infinity',
+  ];
+  let job = 1;
+  const insert = (at: string, duration: number, worker = 'Edge.Worker') =>
+    client.query(
+      `INSERT INTO job_execution_summaries (job_id, worker, state, results, duration_ms, inserted_at) VALUES ($1, $2, 'cancelled', '{"cancel_reason": "edge"}', $3, $4)`,
+      [job++, worker, duration, at],
+    );
+  // Two rows per stamp, one statement each (the pending path), the larger duration last.
+  for (const at of stamps) for (const duration of [10, 20]) await insert(at, duration);
+  const { rows: folded } = await client.query<{ n: string }>('SELECT job_rollup_fold() AS n');
+  t.equal(Number(folded[0]!.n), stamps.length * 2, 'the fold moves every row (a row of November 4714 BC stopped it)');
+  // A bulk statement (over 10,000 rows) folds its own rows in the trigger.
+  await client.query(
+    `INSERT INTO job_execution_summaries (job_id, worker, state, duration_ms, inserted_at)
+     SELECT 1000000 + i, 'Bulk.Worker', 'completed', i % 500, ($1::timestamptz[])[1 + i % $2::int] FROM generate_series(1, 10001) i`,
+    [stamps, stamps.length],
+  );
+  t.same(await audit(), [], 'after inserts: the rollups equal a rebuild from the raw rows');
+
+  // The applier recomputes the max of every bucket that lost its max row.
+  await client.query(`UPDATE job_execution_summaries SET state = 'completed' WHERE worker = 'Edge.Worker' AND duration_ms = 10`);
+  await client.query(`DELETE FROM job_execution_summaries WHERE worker = 'Edge.Worker' AND duration_ms = 20`);
+  t.same(await audit(), [], 'after an UPDATE and the DELETE of each bucket\'s max: equal, each bucket\'s max its remaining row\'s');
+  await client.query(`UPDATE job_execution_summaries SET inserted_at = '294276-12-31 23:59:59+00' WHERE worker = 'Edge.Worker' AND inserted_at = '-infinity'`);
+  t.same(await audit(), [], 'after moving a row from -infinity to the last minute: equal');
+  await client.query('DELETE FROM job_execution_summaries');
+  const { rows: left } = await client.query<{ n: string }>(
+    `SELECT count(*) FILTER (WHERE completed + retryable + discarded + cancelled + snoozed <> 0) AS n FROM job_rollups`,
+  );
+  t.equal(Number(left[0]!.n), 0, 'after deleting every row no rollup counts one');
+});

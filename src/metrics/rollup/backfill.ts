@@ -1,4 +1,4 @@
-import { backfillSql, FOLD_LOCK_KEY } from './rollup-upserts.ts';
+import { backfillSql, FOLD_LOCK_KEY, monthBucket } from './rollup-upserts.ts';
 
 export interface BackfillClient {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
@@ -10,17 +10,19 @@ export interface BackfillClient {
  * that already holds the raw table locked against writers in the same transaction as the triggers'
  * creation, so no row is counted twice or missed. The bounds go back to the server as its own text
  * (same session, same DateStyle): `to_char` dropped the era of BC months, whose rows were then never
- * summed, and the last month before 294277 has no month after it; ±infinity is a month of its own.
+ * summed, and the last month before 294277 has no month after it; ±infinity is a month of its own,
+ * and the first month starts at PostgreSQL's first instant (4714-11-24 BC), so it ends where
+ * December 4714 BC starts, not a month after that instant.
  */
 export async function backfillRollups(client: BackfillClient, onProgress: (message: string, totalRows: number) => void = () => {}): Promise<number> {
   const { rows } = await client.query(`
     SELECT m::text AS month_start,
            CASE WHEN NOT isfinite(m) THEN m::text
                 WHEN m >= timestamptz '294276-12-01 00:00:00+00' THEN 'infinity'
-                ELSE ((m AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC')::text END AS month_end,
+                ELSE date_trunc('month', (m AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC', 'UTC')::text END AS month_end,
            to_char(m AT TIME ZONE 'UTC', 'YYYY-MM BC') AS label,
            n::int AS n
-    FROM (SELECT date_trunc('month', inserted_at, 'UTC') AS m, count(*) AS n FROM job_execution_summaries GROUP BY 1) g
+    FROM (SELECT ${monthBucket('inserted_at')} AS m, count(*) AS n FROM job_execution_summaries GROUP BY 1) g
     ORDER BY m`);
   const total = rows.reduce((sum, r) => sum + Number(r.n), 0);
   let done = 0;

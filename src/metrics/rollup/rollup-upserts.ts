@@ -69,9 +69,16 @@ const groupingSets = (key: string) =>
 export const keptBuckets = (of = '') => `(${of}grain <> 'minute' OR ${of}bucket >= now() - interval '${MINUTE_KEEP_HOURS} hours')
       AND (${of}grain <> 'ten_seconds' OR ${of}bucket >= now() - interval '${TEN_SECONDS_KEEP_HOURS} hours')`;
 
+/**
+ * The UTC month holding `at`, as the rollups key it: rows of late November 4714 BC, whose month
+ * starts before PostgreSQL's first instant, are keyed by that instant (migration 1764100000000).
+ */
+export const monthBucket = (at: string) =>
+  `CASE WHEN isfinite(${at}) AND ${at} < timestamptz '4714-12-01 00:00:00+00 BC' THEN timestamptz '4714-11-24 00:00:00+00 BC' ELSE date_trunc('month', ${at}, 'UTC') END`;
+
 /** Each grain's bucket beside `ten` (ten seconds, or the minute for rows older than the keep). */
 const spreadColumns = `date_bin('1 minute', ten, ${MIDNIGHT}) AS minute, date_bin('1 hour', ten, ${MIDNIGHT}) AS hour,
-      date_bin('1 day', ten, ${MIDNIGHT}) AS day, date_trunc('month', ten, 'UTC') AS month`;
+      date_bin('1 day', ten, ${MIDNIGHT}) AS day, ${monthBucket('ten')} AS month`;
 /**
  * (grain, bucket, worker) of a GROUPING SETS row (worker NULL: "every worker"), and `set`, which
  * grain as an integer: sorting hundreds of thousands of histogram bins by the grain's text cost a
