@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { reachableCheck, migrationsCheck, indexesCheck } from '../doctor/database-checks.ts';
 import { consistencyCheck, queryTimeCheck, unknownShareCheck } from '../doctor/metrics-checks.ts';
-import { foldBacklogCheck, rollupsCheck } from '../doctor/rollup-checks.ts';
+import { foldBacklogCheck, rollupsCheck, triggersCheck } from '../doctor/rollup-checks.ts';
 import { pruneCheck } from '../doctor/retention-checks.ts';
 import { describeError, fail, runChecks, type Check } from '../doctor/report.ts';
 import { healthCheck, serviceConsistencyCheck } from '../doctor/service-checks.ts';
@@ -48,6 +48,7 @@ await runCli(async () => {
       migrationsCheck(target.url),
       indexesCheck(pool),
       consistencyCheck(pool, metrics, hours, retentionDays),
+      triggersCheck(pool),
       rollupsCheck(pool, hours, retentionDays),
       foldBacklogCheck(pool),
       pruneCheck(pool, retentionDays),

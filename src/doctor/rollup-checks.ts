@@ -41,3 +41,57 @@ export function foldBacklogCheck(pool: DatabasePool): Check {
     },
   };
 }
+
+/**
+ * The rollup triggers and when each fires (pg_trigger.tgenabled): statement triggers on origin
+ * (ordinary sessions), their row twins on replica (a logical replication apply worker, a loader
+ * that sets session_replication_role = replica; migration 1764110000000), TRUNCATE always. One
+ * disabled, or fired in another mode, and writes go uncounted or are counted twice.
+ */
+const EXPECTED_TRIGGERS: Record<string, { mode: 'O' | 'R' | 'A'; enable: string }> = {
+  ...Object.fromEntries(
+    ['job_rollup_insert', 'job_rollup_update', 'job_rollup_delete', 'job_rollup_update_ten_seconds', 'job_rollup_delete_ten_seconds'].flatMap((name) => [
+      [name, { mode: 'O', enable: 'ENABLE TRIGGER' }],
+      [`${name}_row`, { mode: 'R', enable: 'ENABLE REPLICA TRIGGER' }],
+    ]),
+  ),
+  job_rollup_truncate: { mode: 'A', enable: 'ENABLE ALWAYS TRIGGER' },
+};
+const MODES: Record<string, string> = { O: 'on origin', R: 'on replica', A: 'always', D: 'never (disabled)' };
+
+export function triggersCheck(pool: DatabasePool): Check {
+  const name = 'rollup triggers fire';
+  return {
+    name,
+    run: async () => {
+      const found = new Map(
+        (await pool.any(sql.type(z.object({ name: z.string(), mode: z.string() }))`
+          SELECT tgname AS name, tgenabled::text AS mode FROM pg_trigger
+          WHERE tgrelid = to_regclass('job_execution_summaries') AND NOT tgisinternal
+        `)).map((row) => [row.name, row.mode]),
+      );
+      const wrong = Object.entries(EXPECTED_TRIGGERS).filter(([trigger, expected]) => found.get(trigger) !== expected.mode);
+      if (wrong.length > 0) {
+        return fail(name, `${wrong.length} of ${Object.keys(EXPECTED_TRIGGERS).length} rollup triggers do not fire as installed: writes since are missing from the rollups or counted twice`, [
+          ...wrong.map(([trigger, expected]) => {
+            const mode = found.get(trigger);
+            return mode === undefined
+              ? `${trigger}: missing (fix: npm run migrate -- up)`
+              : `${trigger}: fires ${MODES[mode] ?? mode}, expected ${MODES[expected.mode]} (fix: psql \`ALTER TABLE job_execution_summaries ${expected.enable} ${trigger};\`)`;
+          }),
+          'then: npm run rollup -- rebuild   (sums the rollups again from the raw rows)',
+        ]);
+      }
+      // Which subscriptions write the table (pg_subscription_rel is readable by every role).
+      const subscriptions = await pool.anyFirst(sql.type(z.object({ name: z.string() }))`
+        SELECT s.subname AS name FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+        WHERE r.srrelid = to_regclass('job_execution_summaries') ORDER BY 1
+      `);
+      const detail = 'statement triggers on origin, row triggers on replica, TRUNCATE always';
+      if (subscriptions.length === 0) return pass(name, detail);
+      return pass(name, `${detail}; rows arrive by logical replication (subscription ${subscriptions.join(', ')})`, [
+        "its inserts, updates and deletes are counted (row triggers); a replicated TRUNCATE is not (the apply worker fires no statement trigger): publish with (publish = 'insert, update, delete')",
+      ]);
+    },
+  };
+}

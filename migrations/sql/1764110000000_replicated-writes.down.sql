@@ -1,0 +1,10 @@
+ALTER TABLE job_execution_summaries ENABLE TRIGGER job_rollup_truncate;
+DROP TRIGGER job_rollup_insert_row ON job_execution_summaries;
+DROP TRIGGER job_rollup_update_row ON job_execution_summaries;
+DROP TRIGGER job_rollup_delete_row ON job_execution_summaries;
+DROP TRIGGER job_rollup_update_ten_seconds_row ON job_execution_summaries;
+DROP TRIGGER job_rollup_delete_ten_seconds_row ON job_execution_summaries;
+DROP FUNCTION job_rollup_on_insert_row();
+DROP FUNCTION job_rollup_on_update_row();
+DROP FUNCTION job_rollup_on_delete_row();
+DROP FUNCTION job_rollup_forget_ten_seconds_row();
