@@ -5,7 +5,8 @@
  *   1-row and 1,000-row statements with the row triggers installed (A) and dropped (B), in
  *   alternating rounds of S seconds, one client, the fold running beside as the service runs it;
  * - writes in replica mode (as a logical replication apply worker makes them, one row at a time):
- *   ms per row for INSERT, UPDATE and DELETE, against the same statements on origin.
+ *   ms per row for INSERT, and for UPDATE and DELETE of U rows in one transaction, against the same
+ *   statements on origin.
  * Checks every window against the raw rows at the end.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,24 +21,26 @@ import { auditRollups } from '../src/metrics/rollup/verify.ts';
 import { machineLine } from './machine.ts';
 import { loadSql } from './lib/seed-shape.ts';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '1000000' }, seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' }, changes: { type: 'string', default: '500,5000' } },
+});
+const CHANGES = values.changes.split(',').map(Number);
 const ROWS = Number(values.rows);
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
-const ROW_TRIGGERS = [
-  ['job_rollup_insert_row', 'INSERT', 'job_rollup_on_insert_row', ''],
-  ['job_rollup_update_row', 'UPDATE', 'job_rollup_on_update_row', ''],
-  ['job_rollup_delete_row', 'DELETE', 'job_rollup_on_delete_row', `WHEN (current_setting('job_metrics.pruning', true) IS DISTINCT FROM 'on')`],
-  ['job_rollup_update_ten_seconds_row', 'UPDATE', 'job_rollup_forget_ten_seconds_row', ''],
-  ['job_rollup_delete_ten_seconds_row', 'DELETE', 'job_rollup_forget_ten_seconds_row', `WHEN (current_setting('job_metrics.pruning', true) IS DISTINCT FROM 'on')`],
-] as const;
+const PRUNING = `WHEN (current_setting('job_metrics.pruning', true) IS DISTINCT FROM 'on')`;
+/** The triggers enabled on replica (migrations 1764110000000 and 1764120000000), as CREATE statements. */
+const ROW_TRIGGERS: [name: string, create: string][] = [
+  ['job_rollup_insert_row', 'CREATE TRIGGER job_rollup_insert_row AFTER INSERT ON job_execution_summaries FOR EACH ROW EXECUTE FUNCTION job_rollup_on_insert_row()'],
+  ['job_rollup_update_row', 'CREATE TRIGGER job_rollup_update_row AFTER UPDATE ON job_execution_summaries FOR EACH ROW EXECUTE FUNCTION job_rollup_on_update_row()'],
+  ['job_rollup_delete_row', `CREATE TRIGGER job_rollup_delete_row AFTER DELETE ON job_execution_summaries FOR EACH ROW ${PRUNING} EXECUTE FUNCTION job_rollup_on_delete_row()`],
+  ['job_rollup_replica_commit', `CREATE CONSTRAINT TRIGGER job_rollup_replica_commit AFTER UPDATE OR DELETE ON job_execution_summaries
+     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION job_rollup_apply_replica_changes()`],
+];
 const dropRowTriggers = ROW_TRIGGERS.map(([name]) => `DROP TRIGGER ${name} ON job_execution_summaries;`).join('\n');
-const createRowTriggers = ROW_TRIGGERS.map(
-  ([name, event, fn, when]) => `CREATE TRIGGER ${name} AFTER ${event} ON job_execution_summaries FOR EACH ROW ${when} EXECUTE FUNCTION ${fn}();
-   ALTER TABLE job_execution_summaries ENABLE REPLICA TRIGGER ${name};`,
-).join('\n');
+const createRowTriggers = ROW_TRIGGERS.map(([name, create]) => `${create}; ALTER TABLE job_execution_summaries ENABLE REPLICA TRIGGER ${name};`).join('\n');
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -117,17 +120,12 @@ try {
     const { rows } = await admin.query<{ ids: string }>(`SELECT string_agg(id::text, ',') AS ids FROM (SELECT id FROM job_execution_summaries ORDER BY random() LIMIT ${n}) x`);
     return rows[0]!.ids;
   };
-  const U = 500;
-  writes.push({
-    what: `UPDATE of ${U} rows (state and reason), one statement`, rows: U,
-    origin: await perRow('origin', [`UPDATE job_execution_summaries SET state = 'cancelled', results = '{"cancel_reason": "bench"}' WHERE id IN (${await byIds(U)})`]),
-    replica: await perRow('replica', [`UPDATE job_execution_summaries SET state = 'cancelled', results = '{"cancel_reason": "bench"}' WHERE id IN (${await byIds(U)})`]),
-  });
-  writes.push({
-    what: `DELETE of ${U} rows, one statement`, rows: U,
-    origin: await perRow('origin', [`DELETE FROM job_execution_summaries WHERE id IN (${await byIds(U)})`]),
-    replica: await perRow('replica', [`DELETE FROM job_execution_summaries WHERE id IN (${await byIds(U)})`]),
-  });
+  for (const U of CHANGES) {
+    const update = async () => `UPDATE job_execution_summaries SET state = 'cancelled', results = '{"cancel_reason": "bench"}' WHERE id IN (${await byIds(U)})`;
+    const remove = async () => `DELETE FROM job_execution_summaries WHERE id IN (${await byIds(U)})`;
+    writes.push({ what: `UPDATE of ${U} rows (state and reason), one statement`, rows: U, origin: await perRow('origin', [await update()]), replica: await perRow('replica', [await update()]) });
+    writes.push({ what: `DELETE of ${U} rows, one statement`, rows: U, origin: await perRow('origin', [await remove()]), replica: await perRow('replica', [await remove()]) });
+  }
 
   const audit = await auditRollups(admin, 5);
 

@@ -68,6 +68,17 @@ t.test('writes of a session with session_replication_role = replica are counted 
   await replica.query(`DELETE FROM job_execution_summaries WHERE duration_ms > 88000`);
   t.same(await disagreements(origin), [], 'after UPDATEs and DELETEs in replica mode: equal, maxima included');
 
+  // A purge and a re-labelling in one transaction, as a subscription applies a publisher's: the
+  // row triggers record them, and one pass at commit applies them all.
+  await replica.query('BEGIN');
+  await replica.query(`DELETE FROM job_execution_summaries WHERE job_id % 7 = 3`);
+  await replica.query(`UPDATE job_execution_summaries SET results = '{"cancel_reason": "relabelled"}', duration_ms = duration_ms + 1 WHERE state = 'cancelled' AND job_id % 7 = 4`);
+  await replica.query(`UPDATE job_execution_summaries SET queue = 'untouched fields only' WHERE job_id % 7 = 5`);
+  await replica.query('COMMIT');
+  t.same(await disagreements(origin), [], 'after a transaction of thousands of replica-mode changes: equal');
+  const { rows: recorded } = await origin.query<{ n: string }>('SELECT count(*) AS n FROM job_rollup_replica_changes');
+  t.equal(Number(recorded[0]!.n), 0, 'the records of applied changes are gone at commit');
+
   await origin.query(`UPDATE job_execution_summaries SET state = 'completed' WHERE job_id % 7 = 1`);
   await origin.query(`DELETE FROM job_execution_summaries WHERE job_id % 9 = 2`);
   t.same(await disagreements(origin), [], 'origin writes after them: still equal (no write counted twice)');
@@ -129,6 +140,8 @@ t.test('a logical replication subscription: copied and streamed rows are counted
   await writer.query(`INSERT INTO job_execution_summaries ${COLUMNS} ${ROWS(300_000, 10_001)}`);
   await writer.query(`UPDATE job_execution_summaries SET state = 'cancelled', results = NULL WHERE job_id % 97 = 0`);
   await writer.query(`DELETE FROM job_execution_summaries WHERE job_id % 41 = 0 OR duration_ms > 88000`);
+  // A purge of thousands of rows in one transaction, applied by the subscription as one.
+  await writer.query(`DELETE FROM job_execution_summaries WHERE job_id % 7 = 3`);
   t.ok(await caughtUp(), 'the streamed inserts, updates and deletes arrived');
   t.same(await disagreements(subscriber), [], 'streamed rows, one row trigger each: equal');
   t.match(await triggersCheck(db.pool).run(), {

@@ -45,16 +45,23 @@ export function foldBacklogCheck(pool: DatabasePool): Check {
 /**
  * The rollup triggers and when each fires (pg_trigger.tgenabled): statement triggers on origin
  * (ordinary sessions), their row twins on replica (a logical replication apply worker, a loader
- * that sets session_replication_role = replica; migration 1764110000000), TRUNCATE always. One
+ * that sets session_replication_role = replica; migrations 1764110000000 and 1764120000000),
+ * TRUNCATE always. One
  * disabled, or fired in another mode, and writes go uncounted or are counted twice.
  */
+const ORIGIN = { mode: 'O', enable: 'ENABLE TRIGGER' } as const;
+const REPLICA = { mode: 'R', enable: 'ENABLE REPLICA TRIGGER' } as const;
 const EXPECTED_TRIGGERS: Record<string, { mode: 'O' | 'R' | 'A'; enable: string }> = {
-  ...Object.fromEntries(
-    ['job_rollup_insert', 'job_rollup_update', 'job_rollup_delete', 'job_rollup_update_ten_seconds', 'job_rollup_delete_ten_seconds'].flatMap((name) => [
-      [name, { mode: 'O', enable: 'ENABLE TRIGGER' }],
-      [`${name}_row`, { mode: 'R', enable: 'ENABLE REPLICA TRIGGER' }],
-    ]),
-  ),
+  job_rollup_insert: ORIGIN,
+  job_rollup_update: ORIGIN,
+  job_rollup_delete: ORIGIN,
+  job_rollup_update_ten_seconds: ORIGIN,
+  job_rollup_delete_ten_seconds: ORIGIN,
+  job_rollup_insert_row: REPLICA,
+  job_rollup_update_row: REPLICA,
+  job_rollup_delete_row: REPLICA,
+  // Applies the transaction's replica-mode UPDATEs and DELETEs at commit (migration 1764120000000).
+  job_rollup_replica_commit: REPLICA,
   job_rollup_truncate: { mode: 'A', enable: 'ENABLE ALWAYS TRIGGER' },
 };
 const MODES: Record<string, string> = { O: 'on origin', R: 'on replica', A: 'always', D: 'never (disabled)' };
