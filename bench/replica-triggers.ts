@@ -130,7 +130,7 @@ try {
   const audit = await auditRollups(admin, 5);
 
   const lines = [
-    `\`npm run bench:replica-triggers -- --rows ${ROWS} --seconds ${SECONDS} --rounds ${ROUNDS}\` (bench/replica-triggers.ts): ${machineLine()}.`,
+    `\`npm run bench:replica-triggers -- --rows ${ROWS} --seconds ${SECONDS} --rounds ${ROUNDS} --changes ${CHANGES.join(",")}\` (bench/replica-triggers.ts): ${machineLine()}.`,
     '',
     `Ordinary writers (origin), ${ROWS.toLocaleString('en')} rows loaded, one client, ${SECONDS} s a round, ${ROUNDS} rounds of A then B, the fold every second beside; median (rounds):`,
     '',
