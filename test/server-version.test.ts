@@ -16,6 +16,7 @@ t.test('which versions are refused, noted or taken as they are', async (t) => {
   t.throws(() => checkServerVersion({ num: 140023, text: '14.23' }), new UnsupportedServerError(
     'PostgreSQL 14.23 is not supported: job-metrics needs PostgreSQL 15 or later (15 to 18 are tested); ' +
       'upgrade the server, or point DATABASE_URL at a newer one',
+    'run job-metrics on PostgreSQL 15 or later',
   ));
   t.throws(() => checkServerVersion({ num: 90624, text: '9.6.24' }), /PostgreSQL 9\.6\.24 is not supported/);
   t.throws(() => checkServerVersion({ num: Number('x'), text: 'odd' }), /PostgreSQL odd is not supported/, 'an unreadable version too');

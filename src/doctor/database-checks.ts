@@ -11,15 +11,15 @@ export function reachableCheck(pool: DatabasePool, description: string): Check {
   return {
     name: 'database reachable',
     run: async () => {
-      const found = await pool.one(sql.type(z.object({ num: z.string(), version: z.string(), tls: z.string().nullable() }))`
+      const found = await pool.one(sql.type(z.object({ num: z.string(), version: z.string(), encoding: z.string(), tls: z.string().nullable() }))`
         SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version,
-          (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls`);
+          current_setting('server_encoding') AS encoding, (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls`);
       let note: string | undefined;
       try {
-        note = checkServerVersion(serverVersionOf({ num: found.num, text: found.version }));
+        note = checkServerVersion(serverVersionOf({ num: found.num, text: found.version, encoding: found.encoding }));
       } catch (error) {
         if (!(error instanceof UnsupportedServerError)) throw error;
-        return fail('database reachable', error.message, ['fix: run job-metrics on PostgreSQL 15 or later']);
+        return fail('database reachable', error.message, [`fix: ${error.fix}`]);
       }
       const detail = `PostgreSQL ${found.version}, ${description}, ${found.tls ? `over ${found.tls}` : 'not encrypted'}`;
       return pass('database reachable', note ? `${detail} (${note})` : detail);
