@@ -46,8 +46,8 @@ export function foldBacklogCheck(pool: DatabasePool): Check {
  * The rollup triggers and when each fires (pg_trigger.tgenabled): statement triggers on origin
  * (ordinary sessions), their row twins on replica (a logical replication apply worker, a loader
  * that sets session_replication_role = replica; migrations 1764110000000 and 1764120000000),
- * TRUNCATE always. One
- * disabled, or fired in another mode, and writes go uncounted or are counted twice.
+ * TRUNCATE always. One disabled, or fired in another mode, and writes go uncounted or are counted
+ * twice.
  */
 const ORIGIN = { mode: 'O', enable: 'ENABLE TRIGGER' } as const;
 const REPLICA = { mode: 'R', enable: 'ENABLE REPLICA TRIGGER' } as const;
