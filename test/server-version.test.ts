@@ -33,6 +33,8 @@ t.test(`PostgreSQL ${REFUSED_MAJOR}: refused before anything changes, by every e
   const server = await startEmbeddedPostgres({ dir: join(dir, 'data'), major: REFUSED_MAJOR, ephemeral: true });
   t.teardown(async () => {
     await server.stop();
+    // As root the data went elsewhere (the postgres user cannot enter a mkdtemp folder): both go.
+    await rm(server.dir, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   });
   const tables = async () => {
