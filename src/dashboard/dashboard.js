@@ -1,7 +1,11 @@
 // The job execution monitor. Reads the public API only; every piece of data reaches the page
 // through textContent or a DOM property, never innerHTML (worker names and reasons are arbitrary).
 // uPlot (modulepreloaded by the page) is imported alongside the API calls, not before them.
-const uPlotLoaded = import('/dashboard/vendor/uPlot.esm.js').then((module) => module.default);
+// Every URL is relative to this file, so the page also works behind a proxy that serves the service
+// under a path of its own (https://ops.example/job-metrics/ → http://service/).
+const uPlotLoaded = import('./vendor/uPlot.esm.js').then((module) => module.default);
+/** The service's root: the folder above this file's /dashboard/. */
+const API_ROOT = new URL('../', import.meta.url);
 
 const PRESETS = [1, 24, 168, 720];
 const DEFAULT_HOURS = 24;
@@ -62,7 +66,7 @@ function viewUrl({ hours, worker }) {
   const params = new URLSearchParams();
   params.set('hours', hours);
   if (worker) params.set('worker', worker);
-  return `/dashboard?${params}`;
+  return `${location.pathname}?${params}`;
 }
 
 function syncControls({ hours, worker }) {
@@ -93,12 +97,12 @@ class ApiError extends Error {
 // With READ_TOKEN set, reads need `Authorization: Bearer …`; the token stays in this tab's session.
 const TOKEN_KEY = 'job-metrics:read-token';
 
-async function getJson(url, signal) {
+async function getJson(path, signal) {
   let response;
   const token = sessionStorage.getItem(TOKEN_KEY);
   const headers = token ? { accept: 'application/json', authorization: `Bearer ${token}` } : { accept: 'application/json' };
   try {
-    response = await fetch(url, { signal, headers });
+    response = await fetch(new URL(path, API_ROOT), { signal, headers });
   } catch (error) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError(0, 'The API is not reachable', 'The service did not answer. Is it running? Check the network and retry.');
@@ -118,7 +122,7 @@ async function getJson(url, signal) {
   );
 }
 
-const metricsBase = (worker) => (worker ? `/metrics/worker/${encodeURIComponent(worker)}` : '/metrics/system');
+const metricsBase = (worker) => (worker ? `metrics/worker/${encodeURIComponent(worker)}` : 'metrics/system');
 
 // ---------- rendering ----------
 
@@ -312,7 +316,7 @@ async function fetchDrillPage() {
   $('drill-more').hidden = true;
   $('drill-status').textContent = 'Loading executions…';
   try {
-    const page = await getJson(`/job-executions?${params}`, drill.controller.signal);
+    const page = await getJson(`job-executions?${params}`, drill.controller.signal);
     $('drill-rows').append(...page.executions.map(drillRow));
     drill.cursor = page.next_cursor;
     const shown = $('drill-rows').rows.length;
@@ -402,7 +406,7 @@ $('token-form').addEventListener('submit', (event) => {
 
 async function loadWorkers() {
   try {
-    const { workers } = await getJson('/metrics/workers');
+    const { workers } = await getJson('metrics/workers');
     $('workers').replaceChildren(...workers.map(({ worker }) => {
       const option = document.createElement('option');
       option.value = worker;

@@ -38,6 +38,20 @@ async function openapi(fastify: FastifyInstance) {
   });
   await fastify.register(swaggerUi, {
     routePrefix: '/docs',
+    // Swagger UI's page links its files relatively only when asked as `…/docs/`; behind a proxy
+    // that serves the service under a path of its own, `/docs/static/…` would miss. So `/docs`
+    // redirects there, relatively.
+    uiHooks: {
+      onRequest: async (request, reply) => {
+        const at = request.url.indexOf('?');
+        if ((at === -1 ? request.url : request.url.slice(0, at)) === '/docs') {
+          return reply.redirect(`docs/${at === -1 ? '' : request.url.slice(at)}`, 301);
+        }
+      },
+    },
+    // "Try it out" sends requests to the folder above the UI's copy of the spec (…/docs/json),
+    // wherever the service is served; /openapi.json, the contract, keeps `servers: /`.
+    transformSpecification: (document) => ({ ...document, servers: [{ url: '..', description: 'This service' }] }),
     // Swagger UI sets inline styles at run time; only its own pages get 'unsafe-inline', for styles.
     staticCSP:
       "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +

@@ -15,9 +15,22 @@ const VENDOR_FILES = ['uPlot.esm.js', 'uPlot.min.css'];
 export default async function dashboardRoutes(fastify: FastifyInstance) {
   await fastify.register(fastifyStatic, { root: PAGE_DIR, prefix: '/dashboard/', index: false, wildcard: false });
 
-  fastify.get('/dashboard', { schema: { hide: true } }, (_request, reply) => reply.sendFile('index.html'));
-  fastify.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/dashboard', 302));
+  // The page's links are relative (a proxy may serve the service under a path of its own), so it
+  // must be served from `…/dashboard`: `…/dashboard/` (ignoreTrailingSlash routes it here) would
+  // resolve them one folder too deep. The redirects are relative for the same reason.
+  fastify.get('/dashboard', { schema: { hide: true } }, (request, reply) => {
+    const [path, query] = splitUrl(request.url);
+    if (path.endsWith('/')) return reply.redirect(`../dashboard${query}`, 301);
+    return reply.sendFile('index.html');
+  });
+  fastify.get('/', { schema: { hide: true } }, (request, reply) => reply.redirect(`dashboard${splitUrl(request.url)[1]}`, 302));
   for (const file of VENDOR_FILES) {
     fastify.get(`/dashboard/vendor/${file}`, { schema: { hide: true } }, (_request, reply) => reply.sendFile(file, UPLOT_DIR));
   }
+}
+
+/** The path and the query (with its `?`, or empty) of a request URL. */
+function splitUrl(url: string): [string, string] {
+  const at = url.indexOf('?');
+  return at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at)];
 }
