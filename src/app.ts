@@ -82,11 +82,17 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): S
   };
 }
 
+function trustHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const config = options.config ?? loadConfig({});
   const defaults = serverOptions(options.logger);
   const app = Fastify({
     ...defaults,
+    // Fastify takes a number of hops too, but its types do not say so: the same rule as a function.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     ...options.server,
     http: { ...defaults.http, ...options.server?.http },
   }).withTypeProvider<TypeBoxTypeProvider>();

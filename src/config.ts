@@ -2,6 +2,7 @@
  * Configuration comes from the environment only, and is checked once at start-up:
  * a bad value stops the service with one line that names the variable.
  */
+import { isIP } from 'node:net';
 import { parseLibpqUrl } from './db/connection-url.ts';
 import { tlsPlan, TlsSettingError } from './db/tls.ts';
 
@@ -43,6 +44,11 @@ export interface Config {
   poolWarm: number;
   /** Per client and minute, for write routes; undefined: no limit. */
   rateLimitWritesPerMin: number | undefined;
+  /**
+   * Whose X-Forwarded-For names the client (Fastify's `trustProxy`): false, none (the peer is the
+   * client); a number, that many proxy hops; a list, the proxies' addresses or CIDR ranges.
+   */
+  trustProxy: TrustProxy;
   /** Windows holding at most this many rows are answered exactly from the raw rows; larger from rollups. */
   exactMaxRows: number;
   /** Identical concurrent metrics questions share one read that starts after each was asked. */
@@ -78,6 +84,44 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+export type TrustProxy = boolean | number | string[];
+
+/** proxy-addr's names for the reserved ranges, which Fastify accepts beside addresses. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * Checked here rather than left to Fastify, whose proxy-addr throws "invalid IP address" at the
+ * first request's compile without naming the variable.
+ */
+function trustProxy(env: Env): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^[0-9]+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 100) throw new ConfigError('TRUST_PROXY', `must be at most 100 proxy hops (got ${JSON.stringify(raw)})`);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => !PROXY_RANGE_NAMES.includes(entry) && !isAddressOrRange(entry));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `must be true, a number of proxy hops, or a comma-separated list of proxy addresses, CIDR ranges, ` +
+        `loopback, linklocal or uniquelocal (got ${JSON.stringify(bad)} in ${JSON.stringify(raw)})`,
+    );
+  }
+  return entries;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -172,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWritesPerMin: env.RATE_LIMIT_WRITES_PER_MIN
       ? integer(env, 'RATE_LIMIT_WRITES_PER_MIN', 0, 1, 1_000_000)
       : undefined,
+    trustProxy: trustProxy(env),
     retentionDays: env.RETENTION_DAYS ? integer(env, 'RETENTION_DAYS', 0, 1, MAX_RETENTION_DAYS) : undefined,
     retentionPruneIntervalMs: integer(env, 'RETENTION_PRUNE_INTERVAL_MS', 600_000, 0, 86_400_000),
     prometheusMaxReasons: integer(env, 'PROMETHEUS_MAX_REASONS', 20, 0, 1_000),

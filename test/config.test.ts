@@ -116,3 +116,14 @@ t.test('a bad value names its variable', async (t) => {
   const secret = 'secret token with spaces';
   t.throws(() => loadConfig({ INGEST_TOKEN: secret }), { message: /^(?!.*secret token)/ }, 'a bad token is never printed');
 });
+
+t.test('TRUST_PROXY: hops, addresses and ranges; anything else stops the start naming the variable', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false, 'unset: the peer is the client');
+  t.equal(loadConfig({ TRUST_PROXY: '0' }).trustProxy, false);
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+  t.same(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, fd00::/8 ,loopback,192.0.2.7' }).trustProxy, ['10.0.0.0/8', 'fd00::/8', 'loopback', '192.0.2.7']);
+  for (const bad of ['yes', '10.0.0.0/33', 'fd00::/129', '10.0.0.300', '10.0.0.0/8,nginx', '10.0.0.0/8/1', '101', '-1', ',']) {
+    t.throws(() => loadConfig({ TRUST_PROXY: bad }), { name: 'ConfigError', variable: 'TRUST_PROXY', message: /^TRUST_PROXY must / }, JSON.stringify(bad));
+  }
+});

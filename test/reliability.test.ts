@@ -153,6 +153,35 @@ t.test('writes can be rate limited per client: 429 problem with Retry-After', as
   t.equal((await app.inject('/metrics/system')).statusCode, 200, 'reads are not limited');
 });
 
+t.test('behind proxies named by TRUST_PROXY, the limit is per client, not per proxy', async (t) => {
+  const write = (app: Awaited<ReturnType<typeof appWith>>, from: string, forwardedFor?: string) =>
+    app
+      .inject({ method: 'POST', url: '/probe-write', remoteAddress: from, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} })
+      .then((response) => response.statusCode);
+  const PROXY = '10.0.0.5';
+  for (const trust of ['1', '10.0.0.0/8', PROXY]) {
+    const app = await appWith({ RATE_LIMIT_WRITES_PER_MIN: '2', TRUST_PROXY: trust });
+    t.teardown(() => app.close());
+    app.post('/probe-write', async (_request, reply) => reply.code(204).send());
+    const statuses = [];
+    for (const client of ['192.0.2.1', '192.0.2.1', '192.0.2.2', '192.0.2.2', '192.0.2.1']) statuses.push(await write(app, PROXY, client));
+    t.same(statuses, [204, 204, 204, 204, 429], `TRUST_PROXY=${trust}: each client behind the proxy has its own budget`);
+    // A hop count trusts whoever connects (the service must be reachable through the proxy only);
+    // with addresses, a client that is not a trusted proxy cannot pick its address by the header.
+    if (trust === '1') continue;
+    const spoofing = [];
+    for (let i = 0; i < 3; i++) spoofing.push(await write(app, '198.51.100.7', `203.0.113.${i}`));
+    t.same(spoofing, [204, 204, 429], `TRUST_PROXY=${trust}: a direct client's X-Forwarded-For is not believed`);
+  }
+
+  const unset = await appWith({ RATE_LIMIT_WRITES_PER_MIN: '2' });
+  t.teardown(() => unset.close());
+  unset.post('/probe-write', async (_request, reply) => reply.code(204).send());
+  const statuses = [];
+  for (const client of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) statuses.push(await write(unset, PROXY, client));
+  t.same(statuses, [204, 204, 429], 'without TRUST_PROXY, X-Forwarded-For is ignored: the proxy is the client');
+});
+
 t.test('security headers, request ids and no limit by default', async (t) => {
   const app = await appWith({});
   t.teardown(() => app.close());
