@@ -33,3 +33,32 @@ t.test('every operation declares its answers and problem documents', async (t) =
     }
   }
 });
+
+t.test('a method the spec does not list for a path is 405 with Allow; OPTIONS lists the spec\'s methods', async (t) => {
+  const spec = JSON.parse(await readFile(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+  const app = await buildApp({ pool: {} as never, shedLoad: false });
+  t.teardown(() => app.close());
+  const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'] as const;
+  for (const [path, item] of Object.entries(spec.paths)) {
+    const url = path.replace(/\{[^}]+\}/g, encodeURIComponent('Mailer.Worker/“x”'));
+    const documented = new Set(Object.keys(item).map((m) => m.toUpperCase()).filter((m) => (METHODS as readonly string[]).includes(m)));
+    const expected = new Set([...documented, 'OPTIONS', ...(documented.has('GET') ? ['HEAD'] : [])]);
+
+    const options = await app.inject({ method: 'OPTIONS', url });
+    t.equal(options.statusCode, 204, `OPTIONS ${path}`);
+    const listed = new Set(String(options.headers.allow).split(/,\s*/));
+    t.same([...listed].sort(), [...expected].sort(), `OPTIONS ${path}: Allow lists the documented methods`);
+
+    for (const method of METHODS.filter((m) => !expected.has(m))) {
+      const response = await app.inject({ method, url });
+      t.equal(response.statusCode, 405, `${method} ${path}`);
+      t.same(String(response.headers.allow).split(/,\s*/).sort(), [...expected].sort(), `${method} ${path}: Allow`);
+      t.match(response.headers['content-type'], /^application\/problem\+json/);
+      t.match(response.json(), { type: 'tag:job-metrics,2026:problem:method-not-allowed', status: 405, detail: new RegExp(`^${method} is not answered at `) });
+    }
+  }
+  const unknown = await app.inject({ method: 'DELETE', url: '/metrics/nothing-here' });
+  t.equal(unknown.statusCode, 404, 'a path no route answers is still 404');
+  t.equal(unknown.headers.allow, undefined);
+  t.equal((await app.inject({ method: 'OPTIONS', url: '/nothing-here' })).statusCode, 404);
+});

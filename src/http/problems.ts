@@ -15,6 +15,7 @@ export const PROBLEMS = {
   forbidden: { type: problemType('endpoint-disabled'), title: 'Endpoint disabled', status: 403 },
   notFound: { type: problemType('not-found'), title: 'Not found', status: 404 },
   unknownWorker: { type: problemType('unknown-worker'), title: 'Unknown worker', status: 404 },
+  methodNotAllowed: { type: problemType('method-not-allowed'), title: 'Method not allowed', status: 405 },
   requestTimeout: { type: problemType('request-timeout'), title: 'Request not received in time', status: 408 },
   bodyTooLarge: { type: problemType('body-too-large'), title: 'Request body too large', status: 413 },
   unsupportedMediaType: { type: problemType('unsupported-media-type'), title: 'Unsupported content type', status: 415 },

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { ProblemError } from '../../http/errors.ts';
 import { serverFailure } from '../../http/failures.ts';
 import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
+import { RouteMethods } from '../../http/route-methods.ts';
 import { validationError } from '../../http/validation.ts';
 
 const CLIENT_ERRORS: Record<number, (typeof PROBLEMS)[keyof typeof PROBLEMS]> = {
@@ -47,12 +48,19 @@ async function errorHandler(fastify: FastifyInstance) {
     return sendProblem(reply, problem(answer.kind, request, answer.message, extra), answer.retryAfter);
   });
 
-  fastify.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      problem(PROBLEMS.notFound, request, `No route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`),
-    ),
-  );
+  const routes = new RouteMethods();
+  fastify.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  fastify.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = routes.allowed(path);
+    if (allowed.length === 0) {
+      return sendProblem(reply, problem(PROBLEMS.notFound, request, `No route for ${request.method} ${path.slice(0, 200)}`));
+    }
+    const allow = [...allowed, 'OPTIONS'].join(', ');
+    if (request.method === 'OPTIONS') return reply.code(204).header('Allow', allow).send();
+    reply.header('Allow', allow);
+    return sendProblem(reply, problem(PROBLEMS.methodNotAllowed, request, `${request.method} is not answered at ${path.slice(0, 200)}; use ${allow}`));
+  });
 }
 
 export default fp(errorHandler, { name: 'error-handler' });
