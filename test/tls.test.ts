@@ -56,6 +56,7 @@ if (!db.canStopServer || !openssl) {
     const reached: Record<string, string> = {
       'no sslmode (libpq: prefer)': url(''),
       'sslmode=prefer': url('', { sslmode: 'prefer' }),
+      'sslmode=allow: the clear refused by pg_hba.conf, then TLS': url('', { sslmode: 'allow' }),
       'sslmode=require: encrypted, the private CA not checked': url('', { sslmode: 'require' }),
       'sslmode=no-verify (node-postgres)': url('', { sslmode: 'no-verify' }),
       'sslmode=verify-ca with the CA: the chain checked, not the host name': url('', { sslmode: 'verify-ca', sslrootcert: certificates.ca }),

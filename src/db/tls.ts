@@ -159,9 +159,11 @@ export function tlsPlan(url: string, env: Env = process.env): TlsPlan {
 function refused(error: unknown, tls: Tls): boolean {
   return causes(error).some((e) => {
     const { message, code } = e as { message?: string; code?: string };
+    // The driver's own words (not the server's), so they do not vary with lc_messages.
     if (tls !== false) return /does not support SSL/i.test(message ?? '');
-    // pg_hba.conf allows only hostssl here: "… no encryption" (PostgreSQL 14+), "… SSL off" before.
-    return code === '28000' && /no encryption|SSL off/i.test(message ?? '');
+    // pg_hba.conf has no line for a connection in the clear ("… no encryption"): matched by its code
+    // alone, as libpq does, since the text is translated on a server whose lc_messages is not English.
+    return code === '28000';
   });
 }
 
