@@ -226,3 +226,13 @@ export function loadConfig(env: Env = process.env): Config {
     readToken: token(env, 'READ_TOKEN'),
   };
 }
+
+/**
+ * libpq's variables say which server psql would use; this service reads DATABASE_URL only, so a team
+ * that set PGHOST and friends would otherwise get the embedded demo database without a word.
+ */
+export function ignoredLibpqVariables(env: NodeJS.ProcessEnv): string | undefined {
+  const set = ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGSERVICE'].filter((name) => env[name]);
+  if (set.length === 0) return undefined;
+  return `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set but not read: to use that server, set DATABASE_URL (postgres://user:password@host:port/database)`;
+}

@@ -3,7 +3,7 @@
  * (./.data), migrated and loaded with demo data. The app itself is built in app.ts.
  */
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, ignoredLibpqVariables, loadConfig, type Config } from './config.ts';
 import { resolveDataDir, runningPort, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { postgresMajor } from './db/postgres-binaries.ts';
 import { ensureDemoData } from './demo/demo-data.ts';
@@ -54,6 +54,8 @@ async function start(config: Config) {
     const { dir, relocated } = resolveDataDir(config.dataDir);
     if (relocated) console.log(`Note: ${relocated}.`);
     console.log(`No DATABASE_URL: starting the embedded PostgreSQL ${postgresMajor()} in ${dir} …`);
+    const libpq = ignoredLibpqVariables(process.env);
+    if (libpq) console.warn(`Note: ${libpq}.`);
     embedded = await startEmbeddedPostgres({ dir: config.dataDir });
     url = embedded.url;
     await migrate(url, { direction: 'up' });

@@ -11,9 +11,10 @@ const dataDir = await mkdtemp(join(tmpdir(), 'job-metrics-start-'));
 t.teardown(() => rm(dataDir, { recursive: true, force: true }));
 
 /** Starts `npm start`'s entry point as a new user would, with no DATABASE_URL. */
-async function startService() {
+async function startService(extra: Record<string, string> = {}) {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PG')));
   const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, DATABASE_URL: '', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: { ...inherited, DATABASE_URL: '', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...extra },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -52,6 +53,7 @@ t.test('npm start on an empty data directory serves the demo data', async (t) =>
   t.same(metrics.cancellations.by_reason[0], { reason: 'movie not matched', count: 1935 });
   t.equal((await fetch(`${service.base}/health/ready`)).status, 200);
   t.match(service.output(), /API docs:\s+http:\/\/\S+\/docs/);
+  t.notMatch(service.output(), /PGHOST/, 'no note about libpq variables that are not set');
   const second = spawnSync(process.execPath, [SERVER], {
     env: { ...process.env, DATABASE_URL: '', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     encoding: 'utf8',
@@ -64,7 +66,9 @@ t.test('npm start on an empty data directory serves the demo data', async (t) =>
 });
 
 t.test('a restart refreshes demo-only data, and never touches anyone else’s rows', async (t) => {
-  const again = await startService();
+  // psql's variables do not choose the database here: the start says so rather than ignore them silently.
+  const again = await startService({ PGHOST: 'db.internal', PGDATABASE: 'jobs' });
+  t.match(again.output(), /Note: PGHOST, PGDATABASE are set but not read: to use that server, set DATABASE_URL/);
   t.match(await getJson(`${again.base}/metrics/system?hours=24`), { executions: 2991 }, 'refreshed to end now');
   const workers = await getJson(`${again.base}/metrics/workers`);
   t.ok(workers.workers.length >= 4);
