@@ -3,7 +3,7 @@ import t from 'tap';
 import { createServer, request as forward, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.ts';
-import { launchChromium, withChromium } from './helpers/browser.ts';
+import { openPage, withChromium } from './helpers/browser.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { nastyRows, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
 import { insertRows } from './helpers/rows.ts';
@@ -45,14 +45,7 @@ async function run() {
   t.teardown(() => app.close());
   const proxy = await startPrefixProxy(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
   t.teardown(proxy.close);
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const page = await browser.context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') errors.push(`console ${message.type()}: ${message.text()}`);
-  });
+  const { page, errors } = await openPage(t);
   const api = async (url: string) => (await app.inject({ method: 'GET', url })).json();
   const ready = () => page.waitForSelector('html[data-ready][data-state="ready"]');
   const shown = (metric: string) => page.getAttribute(`[data-metric="${metric}"]`, 'data-value');

@@ -47,6 +47,11 @@ export async function openDashboardPage(t: Teardown, app: FastifyInstance) {
   t.teardown(() => app.close());
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return { base, ...(await openPage(t)) };
+}
+
+/** A Chromium page, closed with the test, and the page and console errors it logs. */
+export async function openPage(t: Teardown) {
   const browser = await launchChromium();
   t.teardown(() => browser.close());
   const page = await browser.context.newPage();
@@ -55,7 +60,7 @@ export async function openDashboardPage(t: Teardown, app: FastifyInstance) {
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') errors.push(`console ${message.type()}: ${message.text()}`);
   });
-  return { base, page, errors };
+  return { page, errors };
 }
 
 interface Skippable {
