@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../src/app.ts';
-import { openDashboardPage, withChromium } from './helpers/browser.ts';
+import { accessibilityViolations, openDashboardPage, withChromium } from './helpers/browser.ts';
 import { startTestDatabase } from './helpers/database.ts';
 import { nastyRows, SHOWTIME, UNICODE_WORKER } from './helpers/nasty-rows.ts';
 import { insertRows, type TestRow } from './helpers/rows.ts';
@@ -175,6 +175,25 @@ async function run() {
     await page.screenshot({ path: new URL('dashboard-narrow.png', ARTIFACTS).pathname, fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
     t.same(errors.splice(0), [], 'no console errors or warnings');
+  });
+
+  t.test('no WCAG 2.2 AA violation that axe-core finds, in every state of the page', async (t) => {
+    await page.goto(`${base}/dashboard?hours=24`);
+    await ready(page);
+    t.same(await accessibilityViolations(page), [], 'the system view');
+    await page.goto(`${base}/dashboard?hours=1&worker=${encodeURIComponent(SHOWTIME)}`);
+    await ready(page);
+    await page.click('#series-details summary');
+    await page.locator('#reasons li[data-kind="unknown"] button').click();
+    await page.waitForFunction(() => !/Loading/.test(document.getElementById('drill-status')!.textContent ?? ''));
+    t.same(await accessibilityViolations(page), [], 'a worker, its executions listed and the table open');
+    await page.setViewportSize({ width: 380, height: 800 });
+    t.same(await accessibilityViolations(page), [], 'the same on a narrow screen');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${base}/dashboard?worker=Never.Seen`);
+    await ready(page, 'error');
+    t.same(await accessibilityViolations(page), [], 'the unknown-worker error');
+    t.same(errors.splice(0).filter((e) => !/404/.test(e)), [], 'no console errors but the 404 itself');
   });
 
   t.test('drill-down lists the executions behind a reason and behind Unknown', async (t) => {

@@ -174,14 +174,15 @@ function reasonBar({ label, note, count, total, kind, onSelect }) {
   const figure = el('span', 'bar-count', formatCount(count));
   figure.dataset.value = String(count);
   const percent = el('span', 'bar-share', share(count, total));
-  button.append(name, track, figure, percent);
-  const said = `${label}${note ? ` (${note})` : ''}: ${formatCount(count)} cancellations, ${share(count, total)}.`;
+  // The accessible name is the visible text plus hidden words around it, never a separate label,
+  // so what a speech-input user reads on the bar is what names it (WCAG 2.5.3).
+  button.append(name, el('span', 'sr-only', ': '), track, figure, el('span', 'sr-only', ' cancellations, '), percent);
   if (onSelect) {
-    button.setAttribute('aria-label', `${said} Show the executions.`);
+    button.append(el('span', 'sr-only', '. Show the executions.'));
     button.addEventListener('click', onSelect);
   } else {
     button.setAttribute('role', 'group');
-    button.setAttribute('aria-label', said);
+    button.setAttribute('aria-label', `${label}${note ? ` (${note})` : ''}: ${formatCount(count)} cancellations, ${share(count, total)}.`);
   }
   item.append(button);
   return item;
