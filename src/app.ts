@@ -18,6 +18,7 @@ import metricsRepository from './plugins/app/metrics-repository.ts';
 import retentionPruner from './plugins/app/retention-pruner.ts';
 import rollupFoldLoop from './plugins/app/rollup-fold-loop.ts';
 import strictQuery from './plugins/app/strict-query.ts';
+import compression from './plugins/external/compression.ts';
 import openapi from './plugins/external/swagger.ts';
 import prometheus from './plugins/app/prometheus.ts';
 import analysisRoutes from './routes/analysis/index.ts';
@@ -103,6 +104,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(errorHandler);
   await app.register(gracefulClose);
+  // Before @fastify/static (the dashboard's files), as the library requires.
+  await app.register(compression);
   await app.register(security, { rateLimitWritesPerMin: config.rateLimitWritesPerMin, shedLoad: options.shedLoad });
   // Past the pool wait and the statement timeout, the database is not coming back for this request.
   await app.register(requestDeadline, { deadlineMs: config.poolTimeoutMs + config.statementTimeoutMs + 1_000 });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { invalidBody } from '../../http/errors.ts';
+import { invalidBody, ProblemError } from '../../http/errors.ts';
+import { PROBLEMS } from '../../http/problems.ts';
 import { parseJsonBody } from '../../http/json-body.ts';
 import { strictBodyValidator } from '../../http/strict-body.ts';
 import { checkExecutions } from '../../ingest/check-executions.ts';
@@ -33,11 +34,24 @@ const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         401: problemResponse('Missing or wrong token (Authorization: Bearer <INGEST_TOKEN>)'),
         403: problemResponse('Ingest is disabled: the service runs without INGEST_TOKEN'),
         413: problemResponse('Body over 1 MiB: send fewer executions per request'),
-        415: problemResponse('Content-Type is not application/json'),
+        415: problemResponse('Content-Type is not application/json, or the body is compressed (Content-Encoding; answered with Accept-Encoding: identity)'),
         429: problemResponse('Over RATE_LIMIT_WRITES_PER_MIN (with Retry-After)'),
         503: PROBLEM_RESPONSES.unavailable,
         504: problemResponse('The insert exceeded its time limit'),
       },
+    },
+    // A compressed body would be read as broken JSON. It is refused by name instead (RFC 9110
+    // §15.5.16): inflating it here would let 1 MiB on the wire become gigabytes in memory.
+    preParsing: async (request, reply, payload) => {
+      const coding = request.headers['content-encoding']?.trim().toLowerCase();
+      if (coding && coding !== 'identity') {
+        reply.header('Accept-Encoding', 'identity');
+        throw new ProblemError(
+          PROBLEMS.unsupportedMediaType,
+          `Content-Encoding ${JSON.stringify(coding.slice(0, 40))} is not accepted: send the JSON body uncompressed (at most 1 MiB)`,
+        );
+      }
+      return payload;
     },
     // Ajv reports every error of every item: an oversized list is refused before it is walked.
     preValidation: async (request) => {
