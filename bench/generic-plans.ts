@@ -23,7 +23,7 @@ import { windowSizeQuery } from '../src/metrics/rollup/window-size-query.ts';
 import { timeseriesQuery } from '../src/metrics/timeseries-query.ts';
 import { workerExistsQuery, workersQuery } from '../src/metrics/workers-query.ts';
 import { rowExecutionsText } from '../src/metrics/rollup/row-executions.ts';
-import { MAX_HOURLY_HOURS } from '../src/schemas/timeseries.ts';
+import { DEFAULT_HOURLY_HOURS } from '../src/schemas/timeseries.ts';
 import { executeArgs, pgQuery, planNodes, type PlanNode } from './lib/plan.ts';
 import { machine, median } from './lib/seeded-database.ts';
 
@@ -53,7 +53,7 @@ for (const worker of scopes) {
   for (const hours of HOURS) {
     statements.push([`${who} ${hours} h: size`, windowSizeQuery(hours, 2_000, worker)]);
     statements.push([`${who} ${hours} h: rollup read`, rollupMetricsQuery(hours, 0, worker)]);
-    statements.push([`${who} ${hours} h: time series`, timeseriesQuery(hours, hours <= MAX_HOURLY_HOURS ? 'hour' : 'day', worker)]);
+    statements.push([`${who} ${hours} h: time series`, timeseriesQuery(hours, hours <= DEFAULT_HOURLY_HOURS ? 'hour' : 'day', worker)]);
   }
 }
 

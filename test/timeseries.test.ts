@@ -85,7 +85,7 @@ function oracle(series: Series, worker?: string): Point[] {
 const total = (points: Point[], key: (p: Point) => number) => points.reduce((sum, p) => sum + key(p), 0);
 
 async function systemPointsEqualTheOracle(t: TapTest) {
-  const cases: [number, Bucket | undefined][] = [[1, undefined], [2, 'hour'], [24, undefined], [48, 'day'], [168, 'hour'], [720, undefined], [721, undefined], [8760, 'day']];
+  const cases: [number, Bucket | undefined][] = [[1, undefined], [2, 'hour'], [24, undefined], [48, 'day'], [168, 'hour'], [720, undefined], [721, undefined], [721, 'hour'], [8760, 'day'], [8760, 'hour']];
   for (const [hours, bucket] of cases) {
     const url = `/metrics/system/timeseries?hours=${hours}${bucket ? `&bucket=${bucket}` : ''}`;
     const response = await get(t, app, url);
@@ -138,7 +138,6 @@ t.test('bad input is a 400 naming the parameter, before the worker is looked up'
   const bad: [string, string][] = [
     ['hours=0', 'hours'], ['hours=1e3', 'hours'], ['hours=+5', 'hours'], ['hours=8761', 'hours'], ['hours=1&hours=2', 'hours'],
     ['bucket=week', 'bucket'], ['bucket=HOUR', 'bucket'], ['bucket=', 'bucket'], ['bucket=hour&bucket=day', 'bucket'],
-    ['hours=721&bucket=hour', 'bucket'], ['hours=8760&bucket=hour', 'bucket'],
   ];
   for (const path of paths) {
     for (const [query, field] of bad) {

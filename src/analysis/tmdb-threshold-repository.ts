@@ -19,7 +19,7 @@ export function createTmdbThresholdRepository(db: DatabasePool) {
         in_band: row.in_band,
         invalid_confidence: row.invalid_confidence,
         match_rate: rate(row.matched),
-        projected_match_rate: rate(row.matched + row.in_band),
+        projected_match_rate: rate(row.at_from),
       };
     },
 

@@ -23,6 +23,8 @@ export interface ExecutionListFilter {
   reason?: ReasonFilter;
   after?: Cursor;
   limit: number;
+  /** Filters no row can pass (a reason and unknown, or a reason with another state): an empty page. */
+  none?: true;
 }
 
 export const ExecutionListRow = z.object({
@@ -62,6 +64,7 @@ export function executionListQuery(filter: ExecutionListFilter, retentionDays?: 
     sql.fragment`s.inserted_at > now() - make_interval(hours => ${filter.hours})`,
     sql.fragment`s.inserted_at <= now()`,
   ];
+  if (filter.none) conditions.push(sql.fragment`false`);
   if (filter.worker !== undefined) conditions.push(sql.fragment`s.worker = ${filter.worker}`);
   if (filter.state !== undefined && filter.reason === undefined) conditions.push(sql.fragment`s.state = ${filter.state}`);
   if (filter.reason !== undefined) conditions.push(reasonCondition(filter.reason));

@@ -9,7 +9,7 @@ const bound = (description: string, fallback: number) =>
 
 export const TmdbThresholdQuerySchema = Type.Object({
   from: Type.Optional(bound('Lower, inclusive bound of the confidence band: the proposed threshold', TMDB_DEFAULTS.from)),
-  to: Type.Optional(bound('Upper, exclusive bound of the band: the current threshold; must be greater than from', TMDB_DEFAULTS.to)),
+  to: Type.Optional(bound('Upper, exclusive bound of the band: the current threshold (from ≥ to is an empty band)', TMDB_DEFAULTS.to)),
   hours: Type.Optional(hoursSchema(TMDB_DEFAULTS.hours)),
 });
 export type TmdbThresholdQuery = Static<typeof TmdbThresholdQuerySchema>;
@@ -27,12 +27,12 @@ export const TmdbThresholdSchema = Type.Object(
     ),
     attempts: count('ShowtimeProcessJob rows in the window whose results.confidence is a JSON number from 0 to 100'),
     matched: count('Attempts with confidence ≥ to: matched at the current threshold'),
-    in_band: count('Attempts with from ≤ confidence < to: the matches lowering the threshold to from would add'),
+    in_band: count('Attempts with from ≤ confidence < to: the matches lowering the threshold to from would add (0 when from ≥ to)'),
     invalid_confidence: count(
       'Showtime rows whose confidence is present but not a JSON number from 0 to 100 (a numeric string, a boolean, 150): left out of every other figure',
     ),
     match_rate: rate('matched / attempts'),
-    projected_match_rate: rate('(matched + in_band) / attempts: the match rate at threshold from'),
+    projected_match_rate: rate('Attempts with confidence ≥ from / attempts: the match rate at threshold from ((matched + in_band) / attempts when from < to)'),
   },
   { description: 'What lowering the TMDB match threshold from `to` to `from` would change (counts, not verdicts)' },
 );

@@ -2,15 +2,18 @@ import { Type, type Static } from 'typebox';
 import { HoursSchema, StatesSchema, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
 
 
-/** Hourly buckets up to 30 days (at most 721 points); longer windows are answered per day (at most 366). */
-export const MAX_HOURLY_HOURS = 720;
+/**
+ * Without `bucket`, hourly buckets up to 30 days (at most 721 points) and daily ones beyond (at most
+ * 366). `bucket=hour` is served for any window the spec allows: 8,761 points at most.
+ */
+export const DEFAULT_HOURLY_HOURS = 720;
 
 export const BucketSchema = Type.Union(
   [Type.Literal('hour'), Type.Literal('day')],
   {
     description:
       'Bucket width, aligned to UTC: date_trunc(bucket, inserted_at, \'UTC\'). ' +
-      `Default: hour when hours <= ${MAX_HOURLY_HOURS}, day otherwise; bucket=hour with hours > ${MAX_HOURLY_HOURS} is a 400.`,
+      `Default: hour when hours <= ${DEFAULT_HOURLY_HOURS}, day otherwise. bucket=hour is served for any hours (up to 8,761 points).`,
   },
 );
 

@@ -67,7 +67,7 @@ export function thresholdOracle(rows: readonly TestRow[], from: number, to: numb
     in_band: inBand,
     invalid_confidence: scoped.filter((c) => c.kind === 'invalid').length,
     match_rate: values.length === 0 ? null : matched / values.length,
-    projected_match_rate: values.length === 0 ? null : (matched + inBand) / values.length,
+    projected_match_rate: values.length === 0 ? null : values.filter((v) => v >= from).length / values.length,
   };
 }
 

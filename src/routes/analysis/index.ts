@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { invalidParameter } from '../../http/errors.ts';
 import { createTmdbThresholdRepository } from '../../analysis/tmdb-threshold-repository.ts';
 import { TMDB_DEFAULTS, TmdbThresholdQuerySchema, TmdbThresholdSchema } from '../../schemas/analysis.ts';
 import { PROBLEM_RESPONSES, problemResponse } from '../../schemas/problem.ts';
@@ -19,17 +18,13 @@ const analysisRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: TmdbThresholdQuerySchema,
       response: {
         200: TmdbThresholdSchema,
-        400: problemResponse('Bad input: from, to or hours out of range, or from not below to'),
+        400: problemResponse('Bad input: from, to or hours out of range'),
         503: PROBLEM_RESPONSES.unavailable,
         504: PROBLEM_RESPONSES.timeout,
       },
     },
     handler: async (request) => {
       const { from = TMDB_DEFAULTS.from, to = TMDB_DEFAULTS.to, hours = TMDB_DEFAULTS.hours } = request.query;
-      if (from >= to) {
-        const message = `must be less than "to" (got from=${from}, to=${to})`;
-        throw invalidParameter('from', message);
-      }
       return tmdbThreshold.counts({ from, to }, hours);
     },
   });

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { invalidParameter, unknownWorker } from '../../http/errors.ts';
+import { unknownWorker } from '../../http/errors.ts';
 import { WorkerParamsSchema } from '../../schemas/common.ts';
 import {
-  MAX_HOURLY_HOURS,
+  DEFAULT_HOURLY_HOURS,
   SystemTimeseriesSchema,
   TimeseriesQuerySchema,
   WorkerTimeseriesSchema,
@@ -12,14 +12,10 @@ import {
 import { DEFAULT_HOURS } from '../../schemas/common.ts';
 import { PROBLEM_RESPONSES, READ_PROBLEMS } from '../../schemas/problem.ts';
 
-/** The window and bucket asked for; too many hourly points is a 400. */
+/** The window and bucket asked for: hourly up to 30 days by default, daily beyond. */
 function parseWindow(query: TimeseriesQuery) {
   const hours = query.hours ?? DEFAULT_HOURS;
-  const bucket: Bucket = query.bucket ?? (hours <= MAX_HOURLY_HOURS ? 'hour' : 'day');
-  if (bucket === 'hour' && hours > MAX_HOURLY_HOURS) {
-    const message = `must be "day" when hours > ${MAX_HOURLY_HOURS} (hourly points are limited to ${MAX_HOURLY_HOURS} hours)`;
-    throw invalidParameter('bucket', message);
-  }
+  const bucket: Bucket = query.bucket ?? (hours <= DEFAULT_HOURLY_HOURS ? 'hour' : 'day');
   return { hours, bucket };
 }
 
@@ -30,7 +26,7 @@ const timeseriesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Executions per hour or day over every worker, for a window ending now',
       description:
         'Every UTC bucket of the window, oldest first, zeros included: executions, counts per state and unknown ' +
-        'reasons. Hourly buckets up to 720 hours, daily beyond.',
+        'reasons. Without bucket: hourly up to 720 hours, daily beyond; bucket=hour is served for any window.',
       operationId: 'getSystemTimeseries',
       querystring: TimeseriesQuerySchema,
       response: { 200: SystemTimeseriesSchema, ...READ_PROBLEMS },
