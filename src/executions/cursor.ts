@@ -1,33 +1,41 @@
 /**
  * The keyset position of the last row of a page: inserted_at in epoch microseconds (PostgreSQL's own
- * precision, which a JavaScript Date would truncate) and the id. Opaque to clients: base64url.
+ * precision, which a JavaScript Date would truncate) and the id, written `<microseconds>.<id>`.
+ * Clients pass it back as given; its shape is in the spec (CURSOR_PATTERN), and every value of that
+ * shape is a position, so a client or a contract tool that makes one up gets a page, never a 400.
  */
 export interface Cursor {
   insertedAtUs: bigint;
   id: bigint;
 }
 
-const SHAPE = /^(-?[0-9]{1,18})\.([1-9][0-9]{0,18})$/;
+/** Eighteen digits of microseconds reach the year 33658 (PostgreSQL ends in 294276); any bigint id. */
+export const CURSOR_PATTERN = '^-?[0-9]{1,18}\\.-?[0-9]{1,19}$';
+const SHAPE = /^(-?[0-9]{1,18})\.(-?[0-9]{1,19})$/;
+export const CURSOR_MAX_LENGTH = 40;
+
+const MIN_ID = -(2n ** 63n);
 const MAX_ID = 2n ** 63n - 1n;
 /**
  * PostgreSQL's earliest timestamptz, 4714-11-24 00:00:00 BC UTC, in epoch microseconds: a position
- * before it would fail in SQL ("timestamp out of range"). Eighteen digits end in the year 33658,
- * well inside PostgreSQL's latest (294276 AD), so the shape bounds the other side.
+ * before it would fail in SQL ("timestamp out of range").
  */
 export const MIN_CURSOR_US = -210_866_803_200_000_000n;
 
-export const encodeCursor = (cursor: Cursor): string =>
-  Buffer.from(`${cursor.insertedAtUs}.${cursor.id}`).toString('base64url');
+export const encodeCursor = (cursor: Cursor): string => `${cursor.insertedAtUs}.${cursor.id}`;
 
 /**
- * `null` when the text is not a cursor this service could have written (Node's base64 decoder skips
- * junk, so re-encode), including a time PostgreSQL cannot hold.
+ * The position a cursor names, as rows strictly before `(inserted_at, id)`; `'none'` for a time
+ * before PostgreSQL's first instant (nothing is older); `null` for text of another shape. An id
+ * beyond bigint's range is moved to the same set of rows within it: past the largest, every row of
+ * that microsecond is before it; below the smallest, none is.
  */
-export function decodeCursor(text: string): Cursor | null {
-  const decoded = Buffer.from(text, 'base64url');
-  if (decoded.toString('base64url') !== text) return null;
-  const match = SHAPE.exec(decoded.toString('latin1'));
+export function decodeCursor(text: string): Cursor | 'none' | null {
+  const match = SHAPE.exec(text);
   if (!match) return null;
-  const cursor = { insertedAtUs: BigInt(match[1]!), id: BigInt(match[2]!) };
-  return cursor.id > MAX_ID || cursor.insertedAtUs < MIN_CURSOR_US ? null : cursor;
+  const insertedAtUs = BigInt(match[1]!);
+  const id = BigInt(match[2]!);
+  if (insertedAtUs < MIN_CURSOR_US) return 'none';
+  if (id > MAX_ID) return { insertedAtUs: insertedAtUs + 1n, id: MIN_ID };
+  return { insertedAtUs, id: id < MIN_ID ? MIN_ID : id };
 }

@@ -30,8 +30,9 @@ export interface ExecutionListFilter {
 export const ExecutionListRow = z.object({
   window_from: z.string(),
   window_to: z.string(),
-  id: z.number().int().nullable(),
-  job_id: z.number().int().nullable(),
+  // As text: past 2^53 a number would not hold them (the repository makes them JSON integers).
+  id_text: z.string().nullable(),
+  job_id_text: z.string().nullable(),
   attempt: z.number().int().nullable(),
   worker: z.string().nullable(),
   queue: z.string().nullable(),
@@ -82,7 +83,7 @@ export function executionListQuery(filter: ExecutionListFilter, retentionDays?: 
       SELECT CASE WHEN h > now() - make_interval(hours => ${filter.hours}) THEN h END AS horizon FROM (SELECT ${horizonSql(retentionDays)} AS h) x
     ) AS reach
     LEFT JOIN LATERAL (
-      SELECT s.id, s.job_id, s.attempt, s.worker, s.queue, s.state,
+      SELECT s.id, s.id::text AS id_text, s.job_id::text AS job_id_text, s.attempt, s.worker, s.queue, s.state,
              s.results ->> 'cancel_reason' AS cancel_reason, s.results, s.duration_ms, s.inserted_at,
              (extract(epoch FROM s.inserted_at) * 1000000)::bigint::text AS inserted_at_us
       FROM job_execution_summaries s

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { CURSOR_MAX_LENGTH, CURSOR_PATTERN } from '../executions/cursor.ts';
 import { HoursSchema, NO_NUL_PATTERN, Nullable, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
 
 export const MAX_PAGE_SIZE = 500;
@@ -42,14 +43,28 @@ export const ExecutionListQuerySchema = Type.Object({
     Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Page size' }),
   ),
   cursor: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 100, description: 'next_cursor of the previous page, as given (opaque)' }),
+    Type.String({
+      pattern: CURSOR_PATTERN,
+      maxLength: CURSOR_MAX_LENGTH,
+      description:
+        'next_cursor of the previous page, as given. Any value of this shape is a position: the rows strictly before ' +
+        'it in (inserted_at, id) order, newest first.',
+    }),
   ),
 });
 export type ExecutionListQuery = Static<typeof ExecutionListQuerySchema>;
 
+/**
+ * A bigint column as a JSON integer, every digit exact: a plain-SQL writer may store any bigint,
+ * beyond the 2^53 that a JavaScript number holds; such a value is a BigInt, which the serializer
+ * writes as its digits.
+ */
+const BigintSchema = (description: string) =>
+  Type.Unsafe<number | bigint>({ type: 'integer', format: 'int64', description });
+
 export const ExecutionSchema = Type.Object({
-  id: Type.Integer({ minimum: 1 }),
-  job_id: Type.Integer(),
+  id: BigintSchema('The row id (bigint): exact, so past 2^53 a client must read it as a 64-bit integer'),
+  job_id: BigintSchema('The job id (bigint), exact like id'),
   attempt: Type.Integer(),
   worker: WorkerNameSchema,
   queue: Nullable(Type.String()),

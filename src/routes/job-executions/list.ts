@@ -25,9 +25,12 @@ const listRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { hours, worker, state, reason, unknown, limit, cursor } = request.query;
       // Every combination the spec allows is answered. A row has one reason or none, and only
       // cancelled rows have one, so these ask for rows that cannot exist: an empty page.
-      const none = (reason !== undefined && unknown) || ((reason !== undefined || unknown) && state !== undefined && state !== 'cancelled');
-      const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      if (after === null) throw invalidParameter('cursor', 'is not a cursor this service issued');
+      const contradictory = (reason !== undefined && unknown) || ((reason !== undefined || unknown) && state !== undefined && state !== 'cancelled');
+      const position = cursor === undefined ? undefined : decodeCursor(cursor);
+      // The schema's pattern admits only cursors decodeCursor reads; this guards the two apart.
+      if (position === null) throw invalidParameter('cursor', 'is not a cursor');
+      const after = position === 'none' ? undefined : position;
+      const none = contradictory || position === 'none';
       const reasonFilter: ReasonFilter | undefined =
         reason !== undefined ? { reason } : unknown ? { unknown: true } : undefined;
       return fastify.executionList.listExecutions({
