@@ -2,6 +2,7 @@
 /// <reference lib="dom.iterable" />
 import t, { type Test } from 'tap';
 import { mkdir } from 'node:fs/promises';
+import { sql } from 'slonik';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../src/app.ts';
 import { accessibilityViolations, openDashboardPage, withChromium } from './helpers/browser.ts';
@@ -14,6 +15,7 @@ import { insertRows, type TestRow } from './helpers/rows.ts';
 const HOSTILE_WORKER = '<img src=x onerror="window.__xss=1"> "Worker" \'q\'';
 const HOSTILE_REASON = '<script>window.__xss=2</script><b>bold</b>';
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
+const BIG_IDS = 'Big.Job.Ids.Worker';
 
 interface Metrics {
   executions: number;
@@ -37,6 +39,11 @@ async function run() {
     }
   }
   await insertRows(db.pool, [...nastyRows(), ...extra]);
+
+  // A job system numbering its jobs past 2^53 (plain SQL; ingest stops at 2^53 − 1).
+  await db.pool.query(sql.unsafe`
+    INSERT INTO job_execution_summaries (job_id, worker, state, duration_ms, inserted_at)
+    VALUES (4611686018427387905, ${BIG_IDS}, 'cancelled', 7, now() - interval '20 minutes')`);
 
   const app = await buildApp({ pool: db.pool, shedLoad: false });
   const { base, page, errors } = await openDashboardPage(t, app);
@@ -220,6 +227,14 @@ async function run() {
     await page.waitForFunction(() => document.querySelectorAll('#drill-rows tr').length === 1);
     t.equal(await page.textContent('#drill-rows tr td:nth-child(5)'), '“unknown”', 'the literal reason lists its own row');
     t.same(errors.splice(0), [], 'no console errors');
+  });
+
+  t.test('a job id past 2^53 is shown with the digits the row holds', async (t) => {
+    await page.goto(`${base}/dashboard?hours=1&worker=${encodeURIComponent(BIG_IDS)}`);
+    await ready(page);
+    await page.locator('#reasons li[data-kind="unknown"] button').click();
+    await page.waitForFunction(() => document.querySelectorAll('#drill-rows tr').length === 1);
+    t.equal(await page.textContent('#drill-rows tr td:nth-child(3)'), '4611686018427387905 / 1', 'not 4611686018427388000');
   });
 
   t.test('empty, unknown-worker and API-down states are visible', async (t) => {

@@ -97,6 +97,13 @@ class ApiError extends Error {
 // With READ_TOKEN set, reads need `Authorization: Bearer …`; the token stays in this tab's session.
 const TOKEN_KEY = 'job-metrics:read-token';
 
+/**
+ * Ids are bigints: past 2^53 a number would show other digits than the row holds. Such an integer
+ * is kept as its source text (JSON.parse's reviver context; browsers without it show the number).
+ */
+const exactIntegers = (_key, value, context) =>
+  typeof value === 'number' && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source) ? context.source : value;
+
 async function getJson(path, signal) {
   let response;
   const token = sessionStorage.getItem(TOKEN_KEY);
@@ -107,7 +114,7 @@ async function getJson(path, signal) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError(0, 'The API is not reachable', 'The service did not answer. Is it running? Check the network and retry.');
   }
-  if (response.ok) return response.json();
+  if (response.ok) return JSON.parse(await response.text(), exactIntegers);
   let problem = {};
   try {
     problem = await response.json();
