@@ -237,6 +237,19 @@ async function run() {
     t.equal(await page.textContent('#drill-rows tr td:nth-child(3)'), '4611686018427387905 / 1', 'not 4611686018427388000');
   });
 
+  t.test('a chart library that fails to load once is fetched again by Retry', async (t) => {
+    // As when the service sheds load (503) just as the page asks for uPlot.
+    await page.route('**/dashboard/vendor/uPlot.esm.js', (route) => route.fulfill({ status: 503, body: '' }));
+    await page.goto(`${base}/dashboard?hours=24`);
+    await ready(page, 'error');
+    t.equal(await page.textContent('#problem-title'), 'The chart library did not load');
+    await page.unroute('**/dashboard/vendor/uPlot.esm.js');
+    await page.click('#retry');
+    await ready(page);
+    t.ok(await page.locator('#chart canvas').count(), 'the chart is drawn without reloading the page');
+    t.same(errors.splice(0).filter((e) => !/503|Failed to fetch dynamically imported module/.test(e)), [], 'no other error');
+  });
+
   t.test('empty, unknown-worker and API-down states are visible', async (t) => {
     await page.goto(`${base}/dashboard?hours=1&worker=Idle.Worker`);
     await ready(page);

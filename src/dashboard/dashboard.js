@@ -3,7 +3,6 @@
 // uPlot (modulepreloaded by the page) is imported alongside the API calls, not before them.
 // Every URL is relative to this file, so the page also works behind a proxy that serves the service
 // under a path of its own (https://ops.example/job-metrics/ → http://service/).
-const uPlotLoaded = import('./vendor/uPlot.esm.js').then((module) => module.default);
 /** The service's root: the folder above this file's /dashboard/. */
 const API_ROOT = new URL('../', import.meta.url);
 
@@ -128,6 +127,23 @@ async function getJson(path, signal) {
     response.headers.get('retry-after'),
   );
 }
+
+let uPlotLoading;
+/**
+ * uPlot, once it has loaded. A failed fetch (a 503 while the service sheds load, a network blip) is
+ * not kept: the next load, Retry's included, imports it again, as the browser allows.
+ */
+function loadUPlot() {
+  uPlotLoading ??= import('./vendor/uPlot.esm.js').then(
+    (module) => module.default,
+    () => {
+      uPlotLoading = undefined;
+      throw new ApiError(0, 'The chart library did not load', 'The page could not fetch its chart library. Check the network and retry.');
+    },
+  );
+  return uPlotLoading;
+}
+void loadUPlot().catch(() => {});
 
 const metricsBase = (worker) => (worker ? `metrics/worker/${encodeURIComponent(worker)}` : 'metrics/system');
 
@@ -445,7 +461,7 @@ async function load() {
     const [metrics, series, uPlot] = await Promise.all([
       getJson(`${base}?${query}&reasons=${LISTED_REASONS}`, controller.signal),
       getJson(`${base}/timeseries?${query}`, controller.signal),
-      uPlotLoaded,
+      loadUPlot(),
     ]);
     $('problem').hidden = true;
     $('content').hidden = false;
