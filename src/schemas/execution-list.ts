@@ -29,14 +29,14 @@ export const ExecutionListQuerySchema = Type.Object({
       pattern: NO_NUL_PATTERN,
       description:
         "Only cancelled rows whose results ->> 'cancel_reason' equals this text exactly (the empty string is a reason). " +
-        'Not with unknown=true, nor with a state other than cancelled.',
+        'With unknown=true, or a state other than cancelled, no row can match: the page is empty.',
     }),
   ),
   unknown: Type.Optional(
     Type.Literal(true, {
       description:
         "true: only cancelled rows whose results ->> 'cancel_reason' IS NULL (the dashboard's Unknown). " +
-        'Not with reason, nor with a state other than cancelled.',
+        'With reason, or a state other than cancelled, no row can match: the page is empty.',
     }),
   ),
   limit: Type.Optional(
