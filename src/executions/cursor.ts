@@ -11,7 +11,7 @@ export interface Cursor {
 
 /** Eighteen digits of microseconds reach the year 33658 (PostgreSQL ends in 294276); any bigint id. */
 export const CURSOR_PATTERN = '^-?[0-9]{1,18}\\.-?[0-9]{1,19}$';
-const SHAPE = /^(-?[0-9]{1,18})\.(-?[0-9]{1,19})$/;
+const SHAPE = new RegExp(CURSOR_PATTERN);
 export const CURSOR_MAX_LENGTH = 40;
 
 const MIN_ID = -(2n ** 63n);
@@ -31,10 +31,10 @@ export const encodeCursor = (cursor: Cursor): string => `${cursor.insertedAtUs}.
  * that microsecond is before it; below the smallest, none is.
  */
 export function decodeCursor(text: string): Cursor | 'none' | null {
-  const match = SHAPE.exec(text);
-  if (!match) return null;
-  const insertedAtUs = BigInt(match[1]!);
-  const id = BigInt(match[2]!);
+  if (!SHAPE.test(text)) return null;
+  const dot = text.indexOf('.');
+  const insertedAtUs = BigInt(text.slice(0, dot));
+  const id = BigInt(text.slice(dot + 1));
   if (insertedAtUs < MIN_CURSOR_US) return 'none';
   if (id > MAX_ID) return { insertedAtUs: insertedAtUs + 1n, id: MIN_ID };
   return { insertedAtUs, id: id < MIN_ID ? MIN_ID : id };

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Problem } from '../schemas/problem.ts';
+import { splitUrl } from './request-url.ts';
 
 /**
  * Problem types are tag URIs (RFC 4151): stable identifiers a client can switch on, that never
@@ -42,7 +43,7 @@ export function problem(
   return {
     ...kind,
     detail,
-    instance: request.url.split('?')[0],
+    instance: splitUrl(request.url).path,
     request_id: String(request.id),
     ...extra,
   };

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { ProblemError } from '../../http/errors.ts';
 import { serverFailure } from '../../http/failures.ts';
 import { PROBLEMS, problem, RETRY_AFTER_SECONDS, sendProblem } from '../../http/problems.ts';
+import { splitUrl } from '../../http/request-url.ts';
 import { RouteMethods } from '../../http/route-methods.ts';
 import { validationError } from '../../http/validation.ts';
 
@@ -51,7 +52,7 @@ async function errorHandler(fastify: FastifyInstance) {
   const routes = new RouteMethods();
   fastify.addHook('onRoute', (route) => routes.add(route.url, route.method));
   fastify.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!;
+    const { path } = splitUrl(request.url);
     const allowed = routes.allowed(path);
     if (allowed.length === 0) {
       return sendProblem(reply, problem(PROBLEMS.notFound, request, `No route for ${request.method} ${path.slice(0, 200)}`));

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { splitUrl } from '../../http/request-url.ts';
 import { SECURITY_SCHEMES } from '../../http/security-schemes.ts';
 import { readFileSync } from 'node:fs';
 
@@ -43,10 +44,8 @@ async function openapi(fastify: FastifyInstance) {
     // redirects there, relatively.
     uiHooks: {
       onRequest: async (request, reply) => {
-        const at = request.url.indexOf('?');
-        if ((at === -1 ? request.url : request.url.slice(0, at)) === '/docs') {
-          return reply.redirect(`docs/${at === -1 ? '' : request.url.slice(at)}`, 301);
-        }
+        const { path, query } = splitUrl(request.url);
+        if (path === '/docs') return reply.redirect(`docs/${query}`, 301);
       },
     },
     // "Try it out" sends requests to the folder above the UI's copy of the spec (…/docs/json),

@@ -2,6 +2,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { splitUrl } from '../../http/request-url.ts';
 
 const PAGE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 /** uPlot is served from the installed package: no build step, no CDN. */
@@ -19,18 +20,12 @@ export default async function dashboardRoutes(fastify: FastifyInstance) {
   // must be served from `…/dashboard`: `…/dashboard/` (ignoreTrailingSlash routes it here) would
   // resolve them one folder too deep. The redirects are relative for the same reason.
   fastify.get('/dashboard', { schema: { hide: true } }, (request, reply) => {
-    const [path, query] = splitUrl(request.url);
+    const { path, query } = splitUrl(request.url);
     if (path.endsWith('/')) return reply.redirect(`../dashboard${query}`, 301);
     return reply.sendFile('index.html');
   });
-  fastify.get('/', { schema: { hide: true } }, (request, reply) => reply.redirect(`dashboard${splitUrl(request.url)[1]}`, 302));
+  fastify.get('/', { schema: { hide: true } }, (request, reply) => reply.redirect(`dashboard${splitUrl(request.url).query}`, 302));
   for (const file of VENDOR_FILES) {
     fastify.get(`/dashboard/vendor/${file}`, { schema: { hide: true } }, (_request, reply) => reply.sendFile(file, UPLOT_DIR));
   }
-}
-
-/** The path and the query (with its `?`, or empty) of a request URL. */
-function splitUrl(url: string): [string, string] {
-  const at = url.indexOf('?');
-  return at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at)];
 }
