@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import pg from 'pg';
+import { get as httpGet } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
@@ -134,6 +136,38 @@ t.test('a duplicate batch changes nothing and reports duplicates', async (t) => 
   t.same(mixed.json(), { inserted: 2, duplicates: 3 }, 'a pair repeated inside one batch is stored once');
 });
 
+t.test('names made only of dots: "." and ".." are refused, longer ones are served by their path', async (t) => {
+  for (const worker of ['.', '..']) {
+    const response = await post(t, [execution(worker, 10).item]);
+    t.equal(response.statusCode, 400, worker);
+    t.match(response.json().errors, [{ index: 0, field: 'worker', message: /"\." or "\.\." \(a URL path cannot carry them\)/ }]);
+  }
+  // Sent over a socket as written (inject, like every URL parser, would remove the dot segments).
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  for (const path of ['/metrics/worker/.', '/metrics/worker/..', '/metrics/worker/%2E%2E/timeseries']) {
+    const response = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      httpGet({ host: '127.0.0.1', port, path }, (answer) => {
+        let body = '';
+        answer.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        answer.on('end', () => resolve({ status: answer.statusCode, body }));
+      }).on('error', reject);
+    });
+    t.equal(response.status, 400, path);
+    t.match(JSON.parse(response.body), { status: 400, detail: /path parameter "name"/ });
+  }
+  const names = ['...', '.a', 'a.', '..b', '. .', '.\u00e9'];
+  const sent = names.map((worker, i) => execution(worker, 30 + i));
+  t.equal((await post(t, sent.map((s) => s.item))).statusCode, 201);
+  for (const { item, row } of sent) {
+    const url = new URL(`/metrics/worker/${encodeURIComponent(item.worker)}?hours=1`, 'http://service');
+    t.equal(url.pathname, `/metrics/worker/${encodeURIComponent(item.worker)}`, `${item.worker}: a URL keeps the segment as it is`);
+    const metrics = (await get(t, app, `${url.pathname}${url.search}`)).json();
+    t.equal(metrics.worker, item.worker);
+    t.equal(metrics.executions, oracle([row], 1, item.worker).executions);
+  }
+});
+
 t.test('one bad item rejects the batch, naming each index and field', async (t) => {
   const worker = 'Ingest.Invalid';
   const good = () => execution(worker, 10).item;
@@ -145,6 +179,8 @@ t.test('one bad item rejects the batch, naming each index and field', async (t) 
     ['worker of 256 characters', { worker: 'w'.repeat(256) }, 'worker'],
     ['NUL in worker', { worker: 'a\u0000b' }, 'worker'],
     ['lone surrogate in worker', { worker: 'a\ud800b' }, 'worker'],
+    ['worker "." (no URL path can carry it)', { worker: '.' }, 'worker'],
+    ['worker ".."', { worker: '..' }, 'worker'],
     ['NUL in queue', { queue: '\u0000' }, 'queue'],
     ['negative duration', { duration_ms: -1 }, 'duration_ms'],
     ['fractional duration', { duration_ms: 1.5 }, 'duration_ms'],

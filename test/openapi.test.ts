@@ -34,6 +34,23 @@ t.test('every operation declares its answers and problem documents', async (t) =
   }
 });
 
+t.test('answer schemas declare no maxLength on strings', async (t) => {
+  // zod, which several client generators emit, counts maxLength in UTF-16 units where JSON Schema
+  // counts characters: a stored 255-character name of emoji would fail a whole answer there.
+  const document = JSON.parse(await openapiDocument()) as { paths: Record<string, Record<string, { responses?: unknown }>> };
+  const found: string[] = [];
+  const walk = (node: unknown, at: string) => {
+    if (Array.isArray(node)) return node.forEach((item, i) => walk(item, `${at}/${i}`));
+    if (node === null || typeof node !== 'object') return;
+    if ('maxLength' in node) found.push(at);
+    for (const [key, value] of Object.entries(node)) walk(value, `${at}/${key}`);
+  };
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) walk(operation.responses, `${method} ${path}`);
+  }
+  t.same(found, []);
+});
+
 t.test('a method the spec does not list for a path is 405 with Allow; OPTIONS lists the spec\'s methods', async (t) => {
   const spec = JSON.parse(await readFile(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> };
   const app = await buildApp({ pool: {} as never, shedLoad: false });

@@ -1,5 +1,5 @@
 import type { FastifyError } from 'fastify';
-import { NO_NUL_PATTERN } from '../schemas/common.ts';
+import { NO_NUL_PATTERN, PATH_NAME_PATTERN } from '../schemas/common.ts';
 import { fieldsError, ProblemError } from './errors.ts';
 import { PROBLEMS } from './problems.ts';
 
@@ -13,6 +13,12 @@ const SOURCE_NAMES: Record<string, string> = {
 /** What a problem with the whole of a source (`null` as a body) names as its field. */
 const ROOT_NAMES: Record<string, string> = { 'body field': 'body', 'query parameter': 'query string' };
 const rootName = (source: string) => ROOT_NAMES[source] ?? source;
+
+/** Patterns whose regex would tell a client nothing, said in words. */
+const PATTERN_MESSAGES: Record<string, string> = {
+  [NO_NUL_PATTERN]: 'must not contain U+0000 (NUL)',
+  [PATH_NAME_PATTERN]: 'must not be "." or ".." (a URL path cannot carry them) nor contain U+0000 (NUL)',
+};
 
 /** Turns Ajv's errors into the contract's `errors` list and a detail that names the parameter. */
 export function validationError(error: FastifyError): ProblemError {
@@ -29,13 +35,13 @@ export function validationError(error: FastifyError): ProblemError {
     // A whole item (/executions/3) is named by its list: field "executions", index 3; the whole body is "body".
     const field =
       (indexAt >= 0 ? path.slice(indexAt + 1) : path).join('.') || path.slice(0, indexAt).join('.') || rootName(source);
-    const noNul = issue.keyword === 'pattern' && (issue.params as { pattern?: string }).pattern === NO_NUL_PATTERN;
+    const pattern = issue.keyword === 'pattern' ? (issue.params as { pattern?: string }).pattern : undefined;
     const message = missing
       ? 'is required'
       : params.additionalProperty
         ? 'is not a known field'
-        : noNul
-          ? 'must not contain U+0000 (NUL)'
+        : pattern !== undefined && PATTERN_MESSAGES[pattern]
+          ? PATTERN_MESSAGES[pattern]
           : params.allowedValues
             ? `must be one of ${params.allowedValues.join(', ')}`
             : (issue.message ?? 'is invalid');

@@ -31,11 +31,31 @@ export type HoursQuery = Static<typeof HoursQuerySchema>;
 /** PostgreSQL text cannot hold U+0000, so no stored name or reason can contain it. */
 export const NO_NUL_PATTERN = '^[^\\u0000]*$';
 
+/**
+ * A worker name a URL path can carry. URL parsers (WHATWG's, curl's, generated clients') remove the
+ * dot segments `.` and `..`, percent-encoded too, so a worker so named could be stored but never
+ * asked for. Written without lookahead, which RE2-based clients (Go, Rust) cannot compile.
+ */
+export const PATH_NAME_PATTERN = '^(?:[^\\u0000.]|\\.[^\\u0000.]|\\.\\.[^\\u0000])[^\\u0000]*$';
+
+/** A worker name as a request gives it: in the path, or in an ingested execution. */
 export const WorkerNameSchema = Type.String({
   minLength: 1,
   maxLength: MAX_WORKER_LENGTH,
+  pattern: PATH_NAME_PATTERN,
+  description: 'The worker name exactly as stored (case-sensitive), URL-encoded in the path; not "." or "..", which URLs cannot carry.',
+  examples: ['EventasaurusDiscovery.Sources.Cinema.Jobs.ShowtimeProcessJob'],
+});
+
+/**
+ * A worker name in an answer: whatever a writer stored, `.` and `..` included (plain SQL can). The
+ * database holds it to 255 characters; no maxLength is declared because zod, which several client
+ * generators emit, counts UTF-16 units, and would refuse a whole answer over one long emoji name.
+ */
+export const StoredWorkerNameSchema = Type.String({
+  minLength: 1,
   pattern: NO_NUL_PATTERN,
-  description: 'The worker name exactly as stored (case-sensitive), URL-encoded in the path.',
+  description: `The worker name exactly as stored (case-sensitive): 1 to ${MAX_WORKER_LENGTH} characters.`,
   examples: ['EventasaurusDiscovery.Sources.Cinema.Jobs.ShowtimeProcessJob'],
 });
 

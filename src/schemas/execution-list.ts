@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { CURSOR_MAX_LENGTH, CURSOR_PATTERN } from '../executions/cursor.ts';
-import { HoursSchema, NO_NUL_PATTERN, Nullable, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
+import { HoursSchema, NO_NUL_PATTERN, Nullable, TimestampSchema, MAX_WORKER_LENGTH, StoredWorkerNameSchema, WindowSchema } from './common.ts';
 
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
@@ -21,7 +21,7 @@ export const MAX_REASON_LENGTH = 10_000;
 
 export const ExecutionListQuerySchema = Type.Object({
   hours: Type.Optional(HoursSchema),
-  worker: Type.Optional({ ...WorkerNameSchema, description: 'Only this worker (exact, case-sensitive match)' }),
+  worker: Type.Optional({ ...StoredWorkerNameSchema, maxLength: MAX_WORKER_LENGTH, description: 'Only this worker (exact, case-sensitive match)' }),
   state: Type.Optional(StateSchema),
   reason: Type.Optional(
     Type.String({
@@ -66,7 +66,7 @@ export const ExecutionSchema = Type.Object({
   id: BigintSchema('The row id (bigint): exact, so past 2^53 a client must read it as a 64-bit integer'),
   job_id: BigintSchema('The job id (bigint), exact like id'),
   attempt: Type.Integer(),
-  worker: WorkerNameSchema,
+  worker: StoredWorkerNameSchema,
   queue: Nullable(Type.String()),
   state: StateSchema,
   cancel_reason: Nullable(

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { HoursSchema, Nullable, StatesSchema, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
+import { HoursSchema, Nullable, StatesSchema, TimestampSchema, StoredWorkerNameSchema, WindowSchema } from './common.ts';
 
 export const CancellationsSchema = Type.Object(
   {
@@ -152,7 +152,7 @@ export const SystemMetricsSchema = Type.Object(
 export type SystemMetrics = Static<typeof SystemMetricsSchema>;
 
 export const WorkerMetricsSchema = Type.Object(
-  { worker: WorkerNameSchema, ...metricsProperties, compare: Type.Optional(CompareSchema) },
+  { worker: StoredWorkerNameSchema, ...metricsProperties, compare: Type.Optional(CompareSchema) },
   { description: 'Metrics for one worker' },
 );
 export type WorkerMetrics = Static<typeof WorkerMetricsSchema>;
@@ -160,7 +160,7 @@ export type WorkerMetrics = Static<typeof WorkerMetricsSchema>;
 export const WorkerListSchema = Type.Object({
   workers: Type.Array(
     Type.Object({
-      worker: WorkerNameSchema,
+      worker: StoredWorkerNameSchema,
       last_seen: { ...TimestampSchema, description: 'The newest inserted_at of the worker' },
     }),
     { description: 'Every worker that has a row, sorted by name in code-point order' },

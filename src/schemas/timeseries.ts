@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { HoursSchema, StatesSchema, TimestampSchema, WindowSchema, WorkerNameSchema } from './common.ts';
+import { HoursSchema, StatesSchema, TimestampSchema, StoredWorkerNameSchema, WindowSchema } from './common.ts';
 
 
 /**
@@ -48,7 +48,7 @@ export const SystemTimeseriesSchema = Type.Object(timeseriesProperties, {
 export type SystemTimeseries = Static<typeof SystemTimeseriesSchema>;
 
 export const WorkerTimeseriesSchema = Type.Object(
-  { worker: WorkerNameSchema, ...timeseriesProperties },
+  { worker: StoredWorkerNameSchema, ...timeseriesProperties },
   { description: 'Executions per bucket for one worker' },
 );
 export type WorkerTimeseries = Static<typeof WorkerTimeseriesSchema>;
