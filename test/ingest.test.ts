@@ -168,6 +168,32 @@ t.test('names made only of dots: "." and ".." are refused, longer ones are serve
   }
 });
 
+t.test('a body that is not UTF-8 is refused, never stored with U+FFFD', async (t) => {
+  const checksum = await tableChecksum();
+  const json = (worker: Buffer) =>
+    Buffer.concat([Buffer.from('{"executions":[{"job_id":987001,"worker":"'), worker, Buffer.from('","state":"completed"}]}')]);
+  const send = (contentType: string, body: Buffer) =>
+    request(t, app, { method: 'POST', url: '/job-executions', headers: { ...auth, 'content-type': contentType }, payload: body });
+
+  const invalid = await send('application/json', json(Buffer.from([0x70, 0xff, 0xfe])));
+  t.equal(invalid.statusCode, 400, 'bytes that are not UTF-8');
+  t.match(invalid.json(), { detail: /not valid UTF-8/ });
+  for (const charset of ['iso-8859-1', 'utf-16', '"windows-1252"']) {
+    const response = await send(`application/json; charset=${charset}`, json(Buffer.from([0x63, 0xe9])));
+    t.equal(response.statusCode, 415, `charset=${charset}`);
+    t.match(response.json(), { detail: /JSON is UTF-8/ });
+  }
+  t.equal(await tableChecksum(), checksum, 'nothing was written');
+
+  for (const [n, contentType] of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/json; charset=utf8'].entries()) {
+    const body = Buffer.from(JSON.stringify({ executions: [{ job_id: 987010 + n, worker: 'Ingest.Café', state: 'completed' }] }));
+    t.equal((await send(contentType, body)).statusCode, 201, contentType);
+  }
+  const stored = await db.pool.anyFirst(sql.type(z.object({ worker: z.string() }))`
+    SELECT worker FROM job_execution_summaries WHERE job_id BETWEEN 987010 AND 987012`);
+  t.same(stored, ['Ingest.Café', 'Ingest.Café', 'Ingest.Café'], 'UTF-8 in any spelling of the charset is stored as sent');
+});
+
 t.test('one bad item rejects the batch, naming each index and field', async (t) => {
   const worker = 'Ingest.Invalid';
   const good = () => execution(worker, 10).item;

@@ -12,7 +12,7 @@ import { PROBLEM_RESPONSES, problemResponse } from '../../schemas/problem.ts';
 const ingestRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Fastify parses text/plain by default; here only JSON is a body, anything else a 415.
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
 
   fastify.post('/', {
     bodyLimit: MAX_BODY_BYTES,
