@@ -88,6 +88,7 @@ t.test('GET /metrics: the job families equal an oracle over the inserted rows, p
     const response = await get(t, app, '/metrics', accept ? { accept } : {});
     t.equal(response.statusCode, 200);
     const openMetrics = response.headers['content-type'] === OPENMETRICS_TEXT;
+    t.match(response.headers.vary, /\baccept\b/i, 'the format follows Accept, and a cache is told so');
     return parseExposition(response.body, openMetrics ? 'openmetrics' : 'prometheus');
   };
 

@@ -30,7 +30,8 @@ const prometheusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     handler: async (request, reply) => {
       const { contentType, body } = await fastify.prometheus.scrape(request.headers.accept);
-      return reply.type(contentType).send(body);
+      // The format follows Accept: a cache must not hand one scraper's format to another.
+      return reply.type(contentType).header('vary', 'accept').send(body);
     },
   });
 };
