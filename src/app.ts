@@ -3,8 +3,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { randomUUID } from 'node:crypto';
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { DatabasePool } from 'slonik';
-import { clientErrorHandler } from './http/client-errors.ts';
+import { answerBeforeFastify, clientErrorHandler, noteAnswered } from './http/client-errors.ts';
 import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
+import { ProblemError } from './http/errors.ts';
 import { MAX_WORKER_LENGTH } from './schemas/common.ts';
 import { loadConfig, type Config } from './config.ts';
 import auth from './plugins/app/auth.ts';
@@ -70,7 +71,8 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): S
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { allErrors: true } },
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    // Node answers a missing Host with an empty 400; the app answers it with a problem document.
+    http: { maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false },
     // Errors Node's parser finds (framing, header size, slow headers) and requests during closing
     // are answered with problem documents too.
     clientErrorHandler,
@@ -101,7 +103,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The id in the logs, the problem documents and this header is the same: support can find a request.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new ProblemError(PROBLEMS.malformedRequest, 'An HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)');
+    }
   });
+  app.addHook('onResponse', async (request) => noteAnswered(request.raw));
+  answerBeforeFastify(app.server);
   await app.register(errorHandler);
   await app.register(gracefulClose);
   // Before @fastify/static (the dashboard's files), as the library requires.

@@ -101,7 +101,14 @@ async function start(config: Config) {
       closePool: true,
       config,
       logger: loggerOptions(config.logLevel),
-      server: { connectionTimeout: 60_000, keepAliveTimeout: 72_000, requestTimeout: 120_000 },
+      server: {
+        connectionTimeout: 60_000,
+        keepAliveTimeout: 72_000,
+        requestTimeout: 120_000,
+        // Headers that stall get their 408 before the idle socket is closed unanswered at 60 s:
+        // Node checks this limit every `connectionsCheckingInterval`.
+        http: { headersTimeout: 30_000, connectionsCheckingInterval: 5_000 },
+      },
     });
     if (embedded) app.log.info(`demo data: ${await ensureDemoData(pool)}`);
 

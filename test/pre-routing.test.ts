@@ -6,6 +6,7 @@ import pWaitFor from 'p-wait-for';
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { MAX_HEADER_BYTES } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { encodeCursor } from '../src/executions/cursor.ts';
 import { MAX_WORKER_LENGTH } from '../src/schemas/common.ts';
 import { MAX_REASON_LENGTH } from '../src/schemas/execution-list.ts';
@@ -137,4 +138,59 @@ t.test('closing: in-flight requests finish, a request on a kept-alive connection
   t.same(JSON.parse(finished.body), { done: true });
   t.equal(finished.headers.connection, 'close', 'with Connection: close');
   await closed;
+});
+
+t.test('requests Node would answer itself get problem documents too', async (t) => {
+  const connectAnswer = await rawRequest(port, 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
+  isProblem(t, connectAnswer, 405, /not a proxy/);
+  t.equal(connectAnswer.headers.allow, 'GET, HEAD, POST, OPTIONS', 'a 405 says what is allowed');
+
+  const expectation = await rawRequest(port, getRequest('/metrics/system', { Expect: 'something-else' }));
+  isProblem(t, expectation, 417, /100-continue/);
+
+  const noHost = await rawRequest(port, 'GET /health/live HTTP/1.1\r\n\r\n');
+  isProblem(t, noHost, 400, /Host header/);
+  const http10 = await rawRequest(port, 'GET /health/live HTTP/1.0\r\n\r\n');
+  t.equal(http10.status, 200, 'HTTP/1.0 needs no Host');
+});
+
+t.test('a framing error in the body of a request already answered closes the connection without a second answer', async (t) => {
+  const connection = await connect(port);
+  const first = connection.next();
+  const second = connection.next();
+  // A GET is answered without reading its body; the chunk then runs past its declared size.
+  connection.socket.write('GET /health/live HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n');
+  t.equal((await first).status, 200);
+  await t.rejects(second, /closed without/, 'no unasked-for 400 follows');
+  await connection.closed;
+});
+
+t.test('a slow upload is not blamed on the database', async (t) => {
+  const config = loadConfig({ INGEST_TOKEN: 'ingest-token-0123456789abcdef', STATEMENT_TIMEOUT_MS: '100', POOL_TIMEOUT_MS: '100' });
+  const slowUpload = await startTestApp(t, db, { config });
+  const slowPort = await listening(slowUpload);
+  const body = JSON.stringify({ executions: [{ job_id: 4242, worker: 'Slow.Upload', state: 'completed' }] });
+  const connection = await connect(slowPort);
+  const answer = connection.next();
+  connection.socket.write(
+    'POST /job-executions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ingest-token-0123456789abcdef\r\n' +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+  );
+  // Three times the deadline (pool wait + statement timeout + 1 s) passes before the rest arrives.
+  await new Promise((resolve) => setTimeout(resolve, 3 * 1_200));
+  connection.socket.write(body.slice(10));
+  const response = await answer;
+  t.equal(response.status, 201, 'the batch is stored once it has arrived');
+  connection.socket.destroy();
+});
+
+t.test('static files: a Range past the end is 416, a failed precondition 412, a missing file 404', async (t) => {
+  const range = await rawRequest(port, getRequest('/dashboard', { Range: 'bytes=999999-' }));
+  isProblem(t, range, 416, /./);
+  t.match(range.headers['content-range'], /^bytes \*\/\d+$/, 'Content-Range names the size');
+  isProblem(t, await rawRequest(port, getRequest('/dashboard/dashboard.js', { 'If-Match': '"x"' })), 412, /./);
+  isProblem(t, await rawRequest(port, getRequest('/dashboard/dashboard.js', { 'If-Unmodified-Since': 'Sun, 03 Dec 2000 21:09:10 GMT' })), 412, /./);
+  for (const path of ['/docs/static/nope.js', '/docs/static/../../package.json', '/dashboard/vendor/nope.js']) {
+    isProblem(t, await rawRequest(port, getRequest(path)), 404, /./);
+  }
 });

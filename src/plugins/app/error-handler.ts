@@ -10,10 +10,15 @@ import { validationError } from '../../http/validation.ts';
 const CLIENT_ERRORS: Record<number, (typeof PROBLEMS)[keyof typeof PROBLEMS]> = {
   400: PROBLEMS.invalidBody,
   401: PROBLEMS.unauthorized,
-  403: PROBLEMS.forbidden,
+  // Our own 403 (ingest disabled) is a ProblemError; a library's is @fastify/static refusing a path
+  // that climbs out of its folder: there is no such file to serve.
+  403: PROBLEMS.notFound,
   404: PROBLEMS.notFound,
+  // The dashboard's and Swagger UI's files honour If-Match, If-Unmodified-Since and Range.
+  412: PROBLEMS.preconditionFailed,
   413: PROBLEMS.bodyTooLarge,
   415: PROBLEMS.unsupportedMediaType,
+  416: PROBLEMS.rangeNotSatisfiable,
   429: PROBLEMS.rateLimited,
 };
 
@@ -25,7 +30,8 @@ function asProblem(error: FastifyError, log: FastifyInstance['log'], retryAfterH
   const clientKind = CLIENT_ERRORS[status];
   if (clientKind) {
     // Fastify's and its plugins' own 4xx (body too large, rate limited …): fixed messages.
-    return new ProblemError(clientKind, error.message, status === 429 ? { retryAfter: Number(retryAfterHeader ?? 60) } : {});
+    const message = clientKind.status === status ? error.message : 'No such file';
+    return new ProblemError(clientKind, message, status === 429 ? { retryAfter: Number(retryAfterHeader ?? 60) } : {});
   }
   const known = serverFailure(error);
   if (known) {
@@ -43,7 +49,10 @@ function asProblem(error: FastifyError, log: FastifyInstance['log'], retryAfterH
  * checks or Fastify's fixed messages; 5xx details never carry a stack, SQL text or driver message.
  */
 async function errorHandler(fastify: FastifyInstance) {
-  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+  fastify.setErrorHandler((error: FastifyError & { headers?: Record<string, string> }, request, reply) => {
+    // A 416 says which ranges exist (RFC 9110 §14.4): the static files' error carries the header.
+    const contentRange = error.headers?.['Content-Range'];
+    if (error.statusCode === 416 && contentRange) reply.header('Content-Range', contentRange);
     const answer = asProblem(error, request.log, reply.getHeader('retry-after'));
     const extra = answer.errors ? { errors: answer.errors } : {};
     return sendProblem(reply, problem(answer.kind, request, answer.message, extra), answer.retryAfter);
@@ -54,7 +63,9 @@ async function errorHandler(fastify: FastifyInstance) {
   fastify.setNotFoundHandler((request, reply) => {
     const { path } = splitUrl(request.url);
     const allowed = routes.allowed(path);
-    if (allowed.length === 0) {
+    // A method the path does answer, yet nothing was found: a file under a static folder that is not there.
+    const served = allowed.includes(request.method) || (request.method === 'HEAD' && allowed.includes('GET'));
+    if (allowed.length === 0 || served) {
       return sendProblem(reply, problem(PROBLEMS.notFound, request, `No route for ${request.method} ${path.slice(0, 200)}`));
     }
     const allow = [...allowed, 'OPTIONS'].join(', ');

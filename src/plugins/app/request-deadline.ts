@@ -15,7 +15,9 @@ declare module 'fastify' {
  * with a 504 problem instead; whatever the handler finishes later is discarded.
  */
 async function requestDeadline(fastify: FastifyInstance, options: { deadlineMs: number }) {
-  fastify.addHook('onRequest', (request, reply, done) => {
+  // Armed once the body has arrived: a slow upload is the client's delay (Node's request timeout
+  // answers it with a 408), not the database's.
+  fastify.addHook('preHandler', (request, reply, done) => {
     request.deadlineTimer = setTimeout(() => {
       if (reply.sent) return;
       request.log.error({ deadlineMs: options.deadlineMs }, 'request exceeded its deadline');
