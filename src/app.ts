@@ -6,7 +6,6 @@ import type { DatabasePool } from 'slonik';
 import { answerBeforeFastify, clientErrorHandler, noteAnswered } from './http/client-errors.ts';
 import { PROBLEMS, problem, sendProblem } from './http/problems.ts';
 import { ProblemError } from './http/errors.ts';
-import { MAX_WORKER_LENGTH } from './schemas/common.ts';
 import { loadConfig, type Config } from './config.ts';
 import auth from './plugins/app/auth.ts';
 import database from './plugins/app/database.ts';
@@ -63,9 +62,9 @@ type ServerOptions = FastifyServerOptions & { http?: HttpServerOptions };
 export function serverOptions(logger: FastifyServerOptions['logger'] = false): ServerOptions {
   return {
     logger,
-    // A 255-character name, every character a 4-byte code point, is 3,060 characters URL-encoded;
-    // longer names must reach the route to get a 400 rather than a silent 404.
-    routerOptions: { maxParamLength: MAX_WORKER_LENGTH * 12 * 4, ignoreTrailingSlash: true },
+    // Any name Node lets through must reach the route, whose schema answers "at most 255
+    // characters" and names the parameter: past the router's limit it would get a bare 400 or 404.
+    routerOptions: { maxParamLength: MAX_HEADER_BYTES, ignoreTrailingSlash: true },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
@@ -79,8 +78,13 @@ export function serverOptions(logger: FastifyServerOptions['logger'] = false): S
     return503OnClosing: false,
     // Errors Fastify answers before routing (a malformed percent-encoding) bypass the error handler:
     // the problem document is sent here.
+    // Fastify's message quotes the whole URL, up to 140 KiB, so the detail says what is wrong instead.
     frameworkErrors: (error, request, reply) => {
-      sendProblem(reply, problem(PROBLEMS.invalidParameter, request, `the URL cannot be decoded: ${error.message}`));
+      const detail =
+        error.code === 'FST_ERR_BAD_URL'
+          ? 'the URL path cannot be decoded: each "%" must start a %XX escape, and the bytes must be UTF-8'
+          : `the request cannot be routed: ${error.message.slice(0, 200)}`;
+      sendProblem(reply, problem(PROBLEMS.invalidParameter, request, detail));
     },
   };
 }

@@ -56,9 +56,37 @@ t.test('worker names: long, odd and hostile names are 4xx, never 5xx', async (t)
     t.equal(response.statusCode, status, `${name.slice(0, 20)}… (${name.length} chars)`);
     t.match(response.json(), { status, detail: String });
   }
+  // 18,000 characters encoded: past the router's old limit of 12,240, it got a bare "not a valid url
+  // component" quoting the URL twice.
+  for (const path of [`/metrics/worker/${encodeURIComponent('界'.repeat(2000))}`, `/metrics/worker/${encodeURIComponent('界'.repeat(2000))}/timeseries`]) {
+    const long = await app.inject({ method: 'GET', url: path });
+    t.equal(long.statusCode, 400, `${path.length}-character path`);
+    t.match(long.json(), { detail: /path parameter "name"/ });
+    t.ok(long.body.length < path.length * 1.5, 'the answer does not repeat the URL twice');
+  }
   const raw = await app.inject({ method: 'GET', url: '/metrics/worker/%E0%A4%A' }); // broken percent-encoding
-  t.ok(raw.statusCode >= 400 && raw.statusCode < 500, `malformed encoding → ${raw.statusCode}`);
+  t.equal(raw.statusCode, 400, 'malformed encoding');
   t.equal(raw.headers['content-type'], 'application/problem+json; charset=utf-8');
+  t.match(raw.json(), { detail: /cannot be decoded/ });
+  t.notMatch(raw.json().detail, /%E0/, 'the detail says what is wrong, without quoting the URL');
+});
+
+t.test('a query value that cannot be decoded is a 400 naming it; an unknown parameter is ignored', async (t) => {
+  const cases: [string, string][] = [
+    ['/job-executions?worker=%zz', 'worker'],
+    ['/job-executions?state=cancelled&reason=%C0%AF', 'reason'],
+    ['/job-executions?reason=%ED%A0%80', 'reason'],
+    ['/metrics/system?hours=%', 'hours'],
+    ['/job-executions?cursor=1.2%', 'cursor'],
+  ];
+  for (const [url, name] of cases) {
+    const response = await get(t, app, url);
+    t.equal(response.statusCode, 400, url);
+    t.match(response.json(), { detail: new RegExp(`query parameter "${name}" must be percent-encoded UTF-8`), errors: [{ field: name }] });
+  }
+  t.equal((await get(t, app, '/metrics/system?hours=24&other=%zz')).statusCode, 200, 'an unknown parameter is ignored, decodable or not');
+  const encoded = await get(t, app, `/job-executions?worker=${encodeURIComponent(MAILER)}&hours=8760`);
+  t.equal(encoded.statusCode, 200, 'a well-encoded value is served');
 });
 
 t.test('an unknown route is a 404 problem document', async (t) => {
