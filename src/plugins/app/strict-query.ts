@@ -1,6 +1,7 @@
 import type { FastifyInstance, preValidationHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { invalidParameter } from '../../http/errors.ts';
+import { splitUrl } from '../../http/request-url.ts';
 
 interface IntegerProperty {
   type?: unknown;
@@ -32,14 +33,44 @@ function strictIntegers(names: string[], properties: Record<string, IntegerPrope
   };
 }
 
+const decodes = (text: string) => {
+  try {
+    decodeURIComponent(text.replaceAll('+', ' '));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Fastify's query parser keeps a value it cannot decode (`worker=%zz`, `reason=%C0%AF`) as the
+ * literal text, so a filter would search for bytes the client never meant; the same bytes in the
+ * path are a 400. A declared parameter must decode; an unknown one is ignored, as always.
+ */
+function decodableQuery(names: Set<string>): preValidationHookHandler {
+  return (request, _reply, done) => {
+    for (const pair of splitUrl(request.url).query.slice(1).split('&')) {
+      const at = pair.indexOf('=');
+      const [key, value] = at === -1 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
+      if (!decodes(key)) continue;
+      const name = decodeURIComponent(key.replaceAll('+', ' '));
+      if (names.has(name) && !decodes(value)) {
+        return done(invalidParameter(name, 'must be percent-encoded UTF-8: each "%" starts a %XX escape of UTF-8 bytes'));
+      }
+    }
+    done();
+  };
+}
+
 async function strictQuery(fastify: FastifyInstance) {
   fastify.addHook('onRoute', (route) => {
     const schema = route.schema?.querystring as { properties?: Record<string, IntegerProperty> } | undefined;
     const properties = schema?.properties ?? {};
-    const names = Object.keys(properties).filter((name) => properties[name]?.type === 'integer');
-    if (names.length === 0) return;
-    const hook = strictIntegers(names, properties);
-    route.preValidation = [hook, ...(route.preValidation ? [route.preValidation].flat() : [])];
+    const declared = Object.keys(properties);
+    if (declared.length === 0) return;
+    const integers = declared.filter((name) => properties[name]?.type === 'integer');
+    const hooks = [decodableQuery(new Set(declared)), ...(integers.length > 0 ? [strictIntegers(integers, properties)] : [])];
+    route.preValidation = [...hooks, ...(route.preValidation ? [route.preValidation].flat() : [])];
   });
 }
 
