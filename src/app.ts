@@ -56,6 +56,9 @@ export interface AppOptions {
  */
 export const MAX_HEADER_BYTES = 140 * 1024;
 
+/** The methods some route of the service answers, for `OPTIONS *` and CONNECT's 405. */
+export const SERVER_METHODS = 'GET, HEAD, POST, OPTIONS';
+
 type ServerOptions = FastifyServerOptions & { http?: HttpServerOptions };
 
 /** Fastify's own settings; the server adds its timeouts and signals around the same app. */
@@ -110,9 +113,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       throw new ProblemError(PROBLEMS.malformedRequest, 'An HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)');
     }
+    // The asterisk form names the server itself, for OPTIONS only (RFC 9112 §3.2.4): the router
+    // would take `*` for a path.
+    if (request.url === '*') {
+      if (request.method === 'OPTIONS') return reply.code(204).header('allow', SERVER_METHODS).send();
+      throw new ProblemError(PROBLEMS.malformedRequest, 'The request target "*" is for OPTIONS only (RFC 9112 §3.2.4)');
+    }
   });
   app.addHook('onResponse', async (request) => noteAnswered(request.raw));
-  answerBeforeFastify(app.server);
+  answerBeforeFastify(app.server, SERVER_METHODS);
   await app.register(errorHandler);
   await app.register(gracefulClose);
   // Before @fastify/static (the dashboard's files), as the library requires.

@@ -150,6 +150,10 @@ t.test('requests Node would answer itself get problem documents too', async (t) 
 
   const noHost = await rawRequest(port, 'GET /health/live HTTP/1.1\r\n\r\n');
   isProblem(t, noHost, 400, /Host header/);
+  const asterisk = await rawRequest(port, 'OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  t.equal(asterisk.status, 204, 'OPTIONS * asks about the server');
+  t.equal(asterisk.headers.allow, 'GET, HEAD, POST, OPTIONS');
+  isProblem(t, await rawRequest(port, 'GET * HTTP/1.1\r\nHost: localhost\r\n\r\n'), 400, /OPTIONS only/);
   const http10 = await rawRequest(port, 'GET /health/live HTTP/1.0\r\n\r\n');
   t.equal(http10.status, 200, 'HTTP/1.0 needs no Host');
 });

@@ -77,10 +77,10 @@ export function clientErrorHandler(this: FastifyInstance, error: ParserError, so
  * Requests Node answers itself, with an empty body, unless someone listens: CONNECT (without a
  * listener Node closes the socket unanswered) and an Expect other than 100-continue (an empty 417).
  */
-export function answerBeforeFastify(server: Server) {
+export function answerBeforeFastify(server: Server, allow: string) {
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
     endWithProblem(socket, PROBLEMS.methodNotAllowed, 'CONNECT is not answered: this service is not a proxy', {
-      Allow: 'GET, HEAD, POST, OPTIONS',
+      Allow: allow,
     });
   });
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
