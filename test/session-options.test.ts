@@ -18,9 +18,9 @@ const setting = (pool: typeof db.pool, name: string) =>
   pool.oneFirst(sql.type(z.object({ value: z.string() }))`SELECT current_setting(${name}) AS value`);
 
 t.test('the URL keeps what it had and starts its options with jit off', async (t) => {
-  t.equal(new URL(withSessionOptions('postgres://u:p@h:5432/db')).searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60 -c DateStyle=ISO -c TimeZone=UTC');
+  t.equal(new URL(withSessionOptions('postgres://u:p@h:5432/db')).searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60 -c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=1');
   const given = new URL(withSessionOptions('postgresql://u:p%40ss@db.internal/db?options=-c%20search_path%3Dx&sslmode=require'));
-  t.equal(given.searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60 -c DateStyle=ISO -c TimeZone=UTC -c search_path=x', "the operator's options come last, so they win");
+  t.equal(given.searchParams.get('options'), '-c jit=off -c tcp_keepalives_idle=60 -c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=1 -c search_path=x', "the operator's options come last, so they win");
   t.equal(given.searchParams.get('sslmode'), 'require');
   t.equal(decodeURIComponent(given.password), 'p@ss');
   t.equal(given.host, 'db.internal');
@@ -37,6 +37,7 @@ t.test('behind a pooler the options become settings: every form PostgreSQL takes
     ['tcp_keepalives_idle', '60'],
     ['DateStyle', 'ISO'],
     ['TimeZone', 'UTC'],
+    ['extra_float_digits', '1'],
     ['search_path', 'x'],
     ['work_mem', '5MB'],
     ['statement_timeout', '3s'],
@@ -152,4 +153,21 @@ t.test('the metrics windows and time series run on the metrics pool, on generic 
 
   const exposition = (await get(t, app, '/metrics')).body;
   t.match(exposition, /^job_metrics_db_pool_connections_max 11$/m, 'the pool gauges count both pools (10 + 1)');
+});
+
+t.test("a database whose default is extra_float_digits = -15 still gets every digit of avg and the percentiles", async (t) => {
+  const exact = await get(t, await startTestApp(t, db), `/metrics/worker/${encodeURIComponent(SHOWTIME)}?hours=8760`);
+  const name = new URL(db.url).pathname.slice(1);
+  await db.pool.query(sql.unsafe`ALTER DATABASE ${sql.identifier([name])} SET extra_float_digits = -15`);
+  t.teardown(() => db.pool.query(sql.unsafe`ALTER DATABASE ${sql.identifier([name])} RESET extra_float_digits`));
+  // New sessions take the database's default; these pools are made after.
+  const pool = await createDatabasePool(db.url, { statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxPoolSize: 2 });
+  const metricsPool = await createDatabasePool(db.url, { statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxPoolSize: 2, genericPlans: true });
+  t.teardown(() => Promise.all([pool.end(), metricsPool.end()]));
+  t.equal(await setting(pool, 'extra_float_digits'), '1', "the service's sessions set their own");
+  const app = await startTestApp(t, { ...db, pool }, { metricsPool });
+  const found = (await get(t, app, `/metrics/worker/${encodeURIComponent(SHOWTIME)}?hours=8760`)).json();
+  const expected = exact.json();
+  t.ok(!Number.isInteger(expected.duration_ms.avg), `the avg has a fraction to lose (${expected.duration_ms.avg})`);
+  t.same(found.duration_ms, expected.duration_ms, 'the same doubles, to the last digit');
 });

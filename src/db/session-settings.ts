@@ -15,19 +15,24 @@ export type SessionSetting = readonly [string, string];
  * socket): the warm connections sit idle for hours, and load balancers and NATs drop idle flows
  * silently after 4–6 minutes; a request sent on such a connection would hang.
  *
- * Timestamps come back in ISO style and UTC whatever the database's defaults: with a database's
- * `DateStyle = 'SQL, DMY'` every read answered 500 (the driver reads ISO text only), and a zone's
- * local mean time gave old dates offsets with seconds (timestamptz.ts).
+ * Values come back as text the service reads exactly, whatever the database's defaults:
+ * - timestamps in ISO style and UTC: with a database's `DateStyle = 'SQL, DMY'` every read answered
+ *   500 (the driver reads ISO text only), and a zone's local mean time gave old dates offsets with
+ *   seconds (timestamptz.ts);
+ * - doubles with every digit they need (1, PostgreSQL 12's default): with a database's
+ *   `extra_float_digits = 0`, `avg` and the percentiles came back rounded to 15 digits, and at -15
+ *   to one (an avg of 103.29 read as 100).
  */
-export const TIME_SETTINGS: readonly SessionSetting[] = [
+export const TEXT_FORMAT_SETTINGS: readonly SessionSetting[] = [
   ['DateStyle', 'ISO'],
   ['TimeZone', 'UTC'],
+  ['extra_float_digits', '1'],
 ];
 
 const EVERY_SESSION: SessionSetting[] = [
   ['jit', 'off'],
   ['tcp_keepalives_idle', '60'],
-  ...TIME_SETTINGS,
+  ...TEXT_FORMAT_SETTINGS,
 ];
 
 /** Sets each setting on the session with set_config; a setting the server rejects throws. */

@@ -15,7 +15,7 @@ import { getCACertificates, type ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { parseLibpqUrl, withQueryPartsMoved } from './connection-url.ts';
 import { causes } from './error-codes.ts';
-import { applySettings, TIME_SETTINGS } from './session-settings.ts';
+import { applySettings, TEXT_FORMAT_SETTINGS } from './session-settings.ts';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -192,14 +192,15 @@ async function openClient(plan: TlsPlan, config: Omit<pg.ClientConfig, 'connecti
 
 /**
  * A connected node-postgres client for `url`, its TLS as libpq would choose it. Its session reads
- * and writes times in ISO style and UTC, as the pools' do (session-settings.ts): the driver reads
- * no other DateStyle, and `migrate status` failed on a database set to 'SQL, DMY'. Set by a
+ * and writes times in ISO style and UTC, and doubles with every digit, as the pools' do
+ * (session-settings.ts): the driver reads no other DateStyle, and `migrate status` failed on a
+ * database set to 'SQL, DMY'. Set by a
  * statement rather than startup options, which PgBouncer refuses.
  */
 export async function connectClient(url: string, config: Omit<pg.ClientConfig, 'connectionString' | 'ssl'> = {}): Promise<pg.Client> {
   const { client } = await openClient(tlsPlan(url), config);
   try {
-    await applySettings(client, TIME_SETTINGS);
+    await applySettings(client, TEXT_FORMAT_SETTINGS);
   } catch (error) {
     await client.end().catch(() => {});
     throw error;
