@@ -26,6 +26,15 @@ const isSchemaMissing = (error: unknown) => hasCode(error, new Set(['42P01', '42
 /** read_only_sql_transaction: a write sent to a standby (or a session set read-only). */
 const isReadOnly = (error: unknown) => hasCode(error, new Set(['25006']));
 
+/** insufficient_privilege: the service's role was granted less than the tables it reads and writes. */
+export const isPrivilegeMissing = (error: unknown) => hasCode(error, new Set(['42501']));
+
+/**
+ * lock_not_available (a role's lock_timeout passed while a migration or a maintenance job held the
+ * table), serialization_failure and deadlock_detected: another session's work, over shortly.
+ */
+const isContention = (error: unknown) => hasCode(error, new Set(['55P03', '40001', '40P01']));
+
 const isStatementTimeout = (error: unknown) =>
   causes(error).some((e) => e instanceof StatementTimeoutError || (e as { code?: unknown }).code === '57014');
 
@@ -55,9 +64,25 @@ const SERVER_FAILURES: {
     log: 'query exceeded its time limit',
   },
   {
+    matches: isContention,
+    kind: PROBLEMS.databaseUnavailable,
+    detail: 'Another session holds a lock this request needs (or its transaction conflicted with this one); retry shortly',
+    retry: true,
+    level: 'warn',
+    log: 'lock wait or transaction conflict (lock_timeout, serialization failure or deadlock)',
+  },
+  {
+    matches: isPrivilegeMissing,
+    kind: PROBLEMS.databaseUnavailable,
+    detail: "The service's database role may not read or write a table it needs: grant it SELECT on every table the migrations made (docs/ROLLBACK_PLAN.md, \"Missing privilege\")",
+    retry: false,
+    level: 'error',
+    log: "the service's database role lacks a privilege (permission denied)",
+  },
+  {
     matches: isSchemaMissing,
     kind: PROBLEMS.databaseUnavailable,
-    detail: 'The database schema is not current; run npm run migrate -- up',
+    detail: "The database schema is not current, or not on this role's search_path; run npm run migrate -- up as the role that owns it",
     retry: true,
     level: 'error',
     log: 'database schema is not the one this release expects',
@@ -65,7 +90,7 @@ const SERVER_FAILURES: {
   {
     matches: isReadOnly,
     kind: PROBLEMS.databaseUnavailable,
-    detail: 'The database is read-only (a standby or replica): send writes to a service on the primary',
+    detail: "The database refused a write: it is a standby, or this role's sessions are read-only (default_transaction_read_only); send writes to a primary, as a role that may write",
     retry: true,
     level: 'error',
     log: 'a write reached a read-only database (a standby)',

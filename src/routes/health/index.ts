@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { z } from 'zod';
 import { knownMigrations, MIGRATIONS_TABLE, schemaDrift } from '../../db/migrate.ts';
 import { databaseUnavailable } from '../../http/errors.ts';
-import { isDatabaseUnavailable } from '../../http/failures.ts';
+import { isDatabaseUnavailable, isPrivilegeMissing } from '../../http/failures.ts';
 import { problemResponse } from '../../schemas/problem.ts';
 
 const appliedMigrationsQuery = sql.type(z.object({ name: z.string() }))`
@@ -44,7 +44,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         request.log.warn({ err: error }, 'readiness check failed');
         const detail = isDatabaseUnavailable(error)
           ? 'The database is not answering'
-          : 'The migrations table cannot be read; run npm run migrate -- up';
+          : isPrivilegeMissing(error)
+            ? "The service's role may not read the migrations table: grant it SELECT on every table the migrations made"
+            : "The migrations table cannot be read: run npm run migrate -- up, or put its schema on this role's search_path";
         throw databaseUnavailable(detail);
       }
       const drift = schemaDrift(applied, expected);
