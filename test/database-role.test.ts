@@ -3,9 +3,11 @@
  * lock_timeout. Each must be a problem that says what to do, never a bare 500 or a wrong figure.
  */
 import pg from 'pg';
+import pWaitFor from 'p-wait-for';
 import t from 'tap';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { loadConfig } from '../src/config.ts';
 import { createDatabasePool } from '../src/db/pool.ts';
 import { get, startTestApp } from './helpers/app.ts';
 import { startTestDatabase } from './helpers/database.ts';
@@ -87,4 +89,24 @@ t.test("a role's lock_timeout while a maintenance job holds the table: 503 with 
     await holder.query('COMMIT');
   }
   t.equal((await get(t, app, '/metrics/system?hours=24')).statusCode, 200, 'served once the lock is gone');
+});
+
+t.test("a role whose sessions are read-only on a primary: the fold says why it cannot write, and reads stay exact", async (t) => {
+  const url = new URL(db.url);
+  url.searchParams.set('options', '-c default_transaction_read_only=on');
+  const pool = await createDatabasePool(url.toString(), { statementTimeoutMs: 5_000, connectionTimeoutMs: 5_000, maxPoolSize: 2 });
+  t.teardown(() => pool.end());
+  const lines: string[] = [];
+  const app = await startTestApp(t, { ...db, url: url.toString(), pool }, {
+    config: loadConfig({ ROLLUP_FOLD_INTERVAL_MS: '20' }),
+    logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } },
+  });
+  const owner = await startTestApp(t, db);
+  await app.ready();
+  await pWaitFor(() => lines.some((line) => line.includes('rollup fold')), { timeout: 10_000 });
+  const said = lines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.msg.includes('rollup fold'));
+  t.match(said[0], { level: 50, msg: /read-only \(default_transaction_read_only\).*give the service a role that may write/ }, 'an error that names the setting, not a standby');
+  const path = '/metrics/system?hours=24';
+  const [read, expected] = [(await get(t, app, path)).json(), (await get(t, owner, path)).json()];
+  t.same({ ...read, window: undefined, meta: undefined }, { ...expected, window: undefined, meta: undefined }, 'reads stay exact');
 });
