@@ -87,3 +87,12 @@ t.test('§1 a fold backlog: doctor fails naming the command that drains it', asy
   t.equal((await doctor()).code, 0, 'doctor passes again');
   await db.pool.query(sql.unsafe`DELETE FROM job_execution_summaries WHERE worker = 'Backlog.Worker'`);
 });
+
+t.test("a role whose sessions are read-only on a primary: doctor says the fold cannot run, before any backlog shows", async (t) => {
+  const url = new URL(db.url);
+  url.searchParams.set('options', '-c default_transaction_read_only=on');
+  const result = await doctor({ DATABASE_URL: url.toString() });
+  t.equal(result.code, 1, 'fails', { output: result.stdout + result.stderr });
+  t.match(failures(result), [/^FAIL  rollup fold keeps up: this role's sessions are read-only on a primary/], 'that check alone fails: reads are fine');
+  t.match(result.stdout, /ALTER ROLE <role> RESET default_transaction_read_only/, 'and names the fix');
+});

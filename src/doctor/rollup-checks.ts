@@ -28,9 +28,18 @@ export function foldBacklogCheck(pool: DatabasePool): Check {
   return {
     name,
     run: async () => {
-      const pending = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-        SELECT count(*)::int AS n FROM (SELECT 1 FROM job_rollup_pending LIMIT ${PENDING_MAX_ROWS + 1}) p
+      const { pending, readOnly } = await pool.one(sql.type(z.object({ pending: z.number(), readOnly: z.boolean() }))`
+        SELECT (SELECT count(*)::int FROM (SELECT 1 FROM job_rollup_pending LIMIT ${PENDING_MAX_ROWS + 1}) p) AS pending,
+               current_setting('transaction_read_only')::boolean AND NOT pg_is_in_recovery() AS "readOnly"
       `);
+      // A primary whose sessions are read-only for this role: the service's fold fails on every
+      // tick, and the backlog grows until it passes the limit below, maybe days later.
+      if (readOnly) {
+        return fail(name, `this role's sessions are read-only on a primary: a service connected as it cannot fold (${pending} rows waiting)`, [
+          "cause: default_transaction_read_only is on for this role or database (psql: SELECT setting, source FROM pg_settings WHERE name = 'default_transaction_read_only';)",
+          'fix: ALTER ROLE <role> RESET default_transaction_read_only; or give the service a role that may write, or fold from another instance',
+        ]);
+      }
       if (pending <= PENDING_MAX_ROWS) return pass(name, `${pending} inserted rows waiting to be folded (limit ${PENDING_MAX_ROWS})`);
       return fail(name, `more than ${PENDING_MAX_ROWS} inserted rows wait in job_rollup_pending; every metrics read scans them`, [
         'cause: no service folds (none running, or all started with ROLLUP_FOLD_INTERVAL_MS=0), or its folds fail (see its log)',
